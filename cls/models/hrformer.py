@@ -1,0 +1,518 @@
+"""HRFormer backbone core (framework-free: torch and the standard library only).
+
+This file is vendored byte-identical into cls/, pose/ and seg/; each subproject wraps it in a
+thin adapter. Behaviour follows the original implementation (see shared/reference/SPEC.md);
+where the original's three copies differ, `HRFormerOptions` makes the choice explicit.
+State-dict keys are the original's, so released checkpoints load unchanged.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+NormLayer = Callable[[int], nn.Module]
+
+_STAGE_KEYS = ("NUM_MODULES", "NUM_BRANCHES", "NUM_BLOCKS", "NUM_CHANNELS", "NUM_HEADS",
+               "NUM_MLP_RATIOS")
+_PER_BRANCH_KEYS = ("NUM_BLOCKS", "NUM_CHANNELS", "NUM_HEADS", "NUM_MLP_RATIOS",
+                    "NUM_WINDOW_SIZES")
+
+
+def _stage(modules: int, channels: Sequence[int], heads: Sequence[int], window: int) -> dict:
+    n = len(channels)
+    return {"NUM_MODULES": modules, "NUM_BRANCHES": n, "NUM_BLOCKS": [2] * n,
+            "NUM_CHANNELS": list(channels), "NUM_HEADS": list(heads),
+            "NUM_MLP_RATIOS": [4] * n, "NUM_WINDOW_SIZES": [window] * n,
+            "BLOCK": "TRANSFORMER_BLOCK"}
+
+
+def _variant(channels: Sequence[int], heads: Sequence[int], modules: Sequence[int],
+             drop_path_rate: float, window: int = 7) -> dict:
+    stem = {"NUM_MODULES": 1, "NUM_BRANCHES": 1, "NUM_BLOCKS": [2], "NUM_CHANNELS": [64],
+            "NUM_HEADS": [2], "NUM_MLP_RATIOS": [4], "BLOCK": "BOTTLENECK"}
+    stages = {f"STAGE{s}": _stage(modules[s - 2], channels[:s], heads[:s], window)
+              for s in (2, 3, 4)}
+    return {"STAGE1": stem, **stages, "DROP_PATH_RATE": drop_path_rate}
+
+
+# Stage layouts of the released models, in the original yaml's format.
+PRESETS: dict[str, dict] = {
+    "hrt_tiny": _variant([18, 36, 72, 144], [1, 2, 4, 8], [1, 3, 2], 0.0),
+    "hrt_small": _variant([32, 64, 128, 256], [1, 2, 4, 8], [1, 4, 2], 0.0),
+    "hrt_base": _variant([78, 156, 312, 624], [2, 4, 8, 16], [1, 4, 2], 0.2),
+    "hrt_base_win13": _variant([78, 156, 312, 624], [2, 4, 8, 16], [1, 4, 2], 0.2, 13),
+    "hrt_base_win15": _variant([78, 156, 312, 624], [2, 4, 8, 16], [1, 4, 2], 0.2, 15),
+}
+
+
+def preset(name: str) -> dict:
+    """A deep copy of a named stage layout (`hrt_tiny`, `hrt_small`, `hrt_base`, ...)."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown HRFormer variant {name!r}; expected one of {sorted(PRESETS)}")
+    return copy.deepcopy(PRESETS[name])
+
+
+def validate_config(config: dict) -> dict:
+    """Check a stage layout and return it with upper-case keys; errors name the bad key."""
+    cfg = {str(k).upper(): v for k, v in config.items()}
+    for s in (1, 2, 3, 4):
+        name = f"STAGE{s}"
+        if name not in cfg:
+            raise ValueError(f"HRFormer config: missing {name} (expected STAGE1..STAGE4)")
+        stage = {str(k).upper(): v for k, v in cfg[name].items()}
+        keys = _STAGE_KEYS + (("NUM_WINDOW_SIZES",) if s > 1 else ())
+        for key in keys:
+            if key not in stage:
+                raise ValueError(f"HRFormer config: {name}.{key} is missing")
+        branches = stage["NUM_BRANCHES"]
+        if branches != (1 if s == 1 else s):
+            raise ValueError(f"HRFormer config: {name}.NUM_BRANCHES={branches}, expected "
+                             f"{1 if s == 1 else s}")
+        for key in _PER_BRANCH_KEYS:
+            if key in stage and len(stage[key]) != branches:
+                raise ValueError(f"HRFormer config: {name}.{key} has {len(stage[key])} "
+                                 f"entries, expected NUM_BRANCHES={branches}")
+        if s > 1:
+            for c, h in zip(stage["NUM_CHANNELS"], stage["NUM_HEADS"]):
+                if c % h:
+                    raise ValueError(f"HRFormer config: {name} has {c} channels, not "
+                                     f"divisible by {h} heads")
+        cfg[name] = stage
+    cfg.setdefault("DROP_PATH_RATE", 0.0)
+    return cfg
+
+
+@dataclass(frozen=True)
+class HRFormerOptions:
+    """Choices where the original's copies differ, plus runtime switches.
+
+    Defaults are the cls/seg behaviour; the pose adapter sets rel_pos_bias=False,
+    fuse_upsample_mode="bilinear", align_corners=False and multiscale_output=False.
+    """
+
+    rel_pos_bias: bool = True          # add the relative position bias to attention logits
+    fuse_upsample_mode: str = "nearest"  # the 2^(j-i) upsampling inside fuse_layers
+    align_corners: bool = True         # bilinear resizes in the fusion
+    multiscale_output: bool = True     # False: the last module fuses into branch 0 only
+    masked_padding: bool = False       # exclude window padding from attention (not original)
+    attention: str = "sdpa"            # "sdpa" (fused kernels) or "math" (explicit softmax)
+    with_cp: bool = False              # gradient checkpointing per transformer block
+    channels_last: bool = True         # NHWC activations: blocks switch token/map views freely
+    in_channels: int = 3
+    drop_path_rate: float | None = None  # None: the config's DROP_PATH_RATE
+    norm_layer: NormLayer = field(default=nn.BatchNorm2d)
+
+    def __post_init__(self) -> None:
+        if self.attention not in ("sdpa", "math"):
+            raise ValueError(f"attention={self.attention!r}; expected 'sdpa' or 'math'")
+        if self.fuse_upsample_mode not in ("nearest", "bilinear"):
+            raise ValueError(f"fuse_upsample_mode={self.fuse_upsample_mode!r}; "
+                             "expected 'nearest' or 'bilinear'")
+
+
+class DropPath(nn.Module):
+    """Stochastic depth per sample (identity in eval mode)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.p
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        return x * mask.div_(keep)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Bottleneck(nn.Module):
+    """ResNet bottleneck (expansion 4); `depthwise` makes the 3x3 conv depthwise."""
+
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, norm_layer: NormLayer, stride: int = 1,
+                 downsample: nn.Module | None = None, depthwise: bool = False) -> None:
+        super().__init__()
+        out = planes * self.expansion
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = norm_layer(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False,
+                               groups=planes if depthwise else 1)
+        self.bn2 = norm_layer(planes)
+        self.conv3 = nn.Conv2d(planes, out, 1, bias=False)
+        self.bn3 = norm_layer(out)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.relu(self.bn1(self.conv1(x)))
+        y = self.relu(self.bn2(self.conv2(y)))
+        y = self.bn3(self.conv3(y))
+        shortcut = x if self.downsample is None else self.downsample(x)
+        return self.relu(y + shortcut)
+
+
+def relative_position_index(window: int) -> Tensor:
+    """index[i, j] = (r_i - r_j + ws - 1) * (2ws - 1) + (c_i - c_j + ws - 1)."""
+    rows, cols = torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")
+    rows, cols = rows.flatten(), cols.flatten()
+    dr = rows[:, None] - rows[None, :] + window - 1
+    dc = cols[:, None] - cols[None, :] + window - 1
+    return dr * (2 * window - 1) + dc
+
+
+class RelPosAttentionParams(nn.Module):
+    """Parameters of one window attention, under the original's names (`attn.attn.*`)."""
+
+    def __init__(self, dim: int, heads: int, window: int) -> None:
+        super().__init__()
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * window - 1) ** 2, heads))
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        self.register_buffer("relative_position_index", relative_position_index(window))
+        self.k_proj = nn.Linear(dim, dim)
+        self.v_proj = nn.Linear(dim, dim)
+        self.q_proj = nn.Linear(dim, dim)
+        self.out_proj = nn.Linear(dim, dim)
+
+    def position_bias(self) -> Tensor:
+        """(heads, N, N) bias for N = ws^2 tokens of a window."""
+        n = self.relative_position_index.shape[0]
+        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
+        return bias.view(n, n, -1).permute(2, 0, 1)
+
+
+def _window_padding(size: int, window: int) -> tuple[int, int]:
+    """Centred zero padding (before, after) up to the next multiple of the window."""
+    total = -size % window
+    return total // 2, total - total // 2
+
+
+class LocalWindowAttention(nn.Module):
+    """Multi-head self-attention inside non-overlapping windows of a (B, H, W, C) map."""
+
+    def __init__(self, dim: int, heads: int, window: int, options: HRFormerOptions) -> None:
+        super().__init__()
+        self.heads, self.window = heads, window
+        self.use_bias = options.rel_pos_bias
+        self.masked_padding = options.masked_padding
+        self.attention = options.attention
+        self.attn = RelPosAttentionParams(dim, heads, window)
+
+    def _qkv_projection(self, x: Tensor) -> Tensor:
+        p = self.attn
+        weight = torch.cat([p.q_proj.weight, p.k_proj.weight, p.v_proj.weight])
+        bias = torch.cat([p.q_proj.bias, p.k_proj.bias, p.v_proj.bias])
+        return F.linear(x, weight, bias)
+
+    def _padding_mask(self, pads: tuple[int, int, int, int], hp: int, wp: int,
+                      x: Tensor) -> Tensor:
+        """Additive key mask (nW, 1, 1, N): -inf on padded tokens of each window."""
+        top, bottom, left, right = pads
+        valid = torch.zeros(hp, wp, dtype=torch.bool, device=x.device)
+        valid[top:hp - bottom, left:wp - right] = True
+        ws = self.window
+        valid = valid.view(hp // ws, ws, wp // ws, ws).permute(0, 2, 1, 3).reshape(-1, ws * ws)
+        mask = torch.zeros(valid.shape, dtype=x.dtype, device=x.device)
+        return mask.masked_fill_(~valid, float("-inf"))[:, None, None, :]
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, h, w, c = x.shape
+        ws, heads = self.window, self.heads
+        top, bottom = _window_padding(h, ws)
+        left, right = _window_padding(w, ws)
+        padded = top + bottom + left + right > 0
+        if padded:
+            x = F.pad(x, (0, 0, left, right, top, bottom))
+        hp, wp = h + top + bottom, w + left + right
+        nh, nw, d = hp // ws, wp // ws, c // heads
+        # One projection for q, k, v, then split windows and heads with a single copy.
+        qkv = self._qkv_projection(x).view(b, nh, ws, nw, ws, 3, heads, d)
+        qkv = qkv.permute(5, 0, 1, 3, 6, 2, 4, 7).reshape(3, b * nh * nw, heads, ws * ws, d)
+        q, k, v = qkv.unbind(0)
+        bias = self.attn.position_bias().unsqueeze(0).to(q.dtype) if self.use_bias else None
+        if padded and self.masked_padding:
+            mask = self._padding_mask((top, bottom, left, right), hp, wp, q)
+            mask = mask.expand(b, -1, -1, -1, -1).reshape(b * nh * nw, 1, 1, ws * ws)
+            bias = mask if bias is None else bias + mask
+        out = self._attend(q, k, v, bias)
+        out = out.view(b, nh, nw, heads, ws, ws, d).permute(0, 1, 4, 2, 5, 3, 6)
+        out = out.reshape(b, hp, wp, c)
+        if padded:
+            out = out[:, top:top + h, left:left + w]
+        return self.attn.out_proj(out)
+
+    def _attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None) -> Tensor:
+        d = q.shape[-1]
+        scale = d ** -0.5
+        if self.attention == "math":
+            logits = (q * scale) @ k.transpose(-2, -1)
+            if bias is not None:
+                logits = logits + bias
+            return logits.softmax(dim=-1) @ v
+        # Fused CUDA kernels need a head dim divisible by 8 in half precision (T: 18, B: 39);
+        # zero-padding q, k, v leaves the logits unchanged and only adds zero output columns.
+        pad = -d % 8 if q.is_cuda and q.dtype in (torch.float16, torch.bfloat16) else 0
+        if pad:
+            q, k, v = (F.pad(t, (0, pad)) for t in (q, k, v))
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
+        return out[..., :d] if pad else out
+
+
+class ConvFFN(nn.Module):
+    """Point-wise conv, depthwise 3x3 conv, point-wise conv; BN + GELU after each."""
+
+    def __init__(self, dim: int, hidden: int, norm_layer: NormLayer) -> None:
+        super().__init__()
+        self.fc1 = nn.Conv2d(dim, hidden, 1)
+        self.norm1 = norm_layer(hidden)
+        self.act1 = nn.GELU()
+        self.dw3x3 = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
+        self.norm2 = norm_layer(hidden)
+        self.act2 = nn.GELU()
+        self.fc2 = nn.Conv2d(hidden, dim, 1)
+        self.norm3 = norm_layer(dim)
+        self.act3 = nn.GELU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.act1(self.norm1(self.fc1(x)))
+        x = self.act2(self.norm2(self.dw3x3(x)))
+        return self.act3(self.norm3(self.fc2(x)))
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm block: window attention, then the conv FFN; (B, C, H, W) in and out."""
+
+    def __init__(self, dim: int, heads: int, window: int, mlp_ratio: float, drop_path: float,
+                 options: HRFormerOptions) -> None:
+        super().__init__()
+        # Registration order gives the original's state-dict key order (attn before norms).
+        self.attn = LocalWindowAttention(dim, heads, window, options)
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = ConvFFN(dim, int(dim * mlp_ratio), options.norm_layer)
+        self.drop_path = DropPath(drop_path)
+        self.with_cp = options.with_cp
+
+    def _forward(self, x: Tensor) -> Tensor:
+        t = x.permute(0, 2, 3, 1)  # channels-last view; LayerNorm and Linear act on C
+        t = t + self.drop_path(self.attn(self.norm1(t)))
+        y = self.mlp(self.norm2(t).permute(0, 3, 1, 2))
+        t = t + self.drop_path(y.permute(0, 2, 3, 1))
+        return t.permute(0, 3, 1, 2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.with_cp and self.training and x.requires_grad:
+            return checkpoint(self._forward, x, use_reentrant=False)
+        return self._forward(x)
+
+
+def _conv_bn(cin: int, cout: int, norm_layer: NormLayer, kernel: int = 1, stride: int = 1,
+             groups: int = 1, relu: bool = False) -> list[nn.Module]:
+    layers = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
+              norm_layer(cout)]
+    return layers + [nn.ReLU(inplace=True)] if relu else layers
+
+
+class HRModule(nn.Module):
+    """Parallel transformer branches followed by the multi-resolution fusion."""
+
+    def __init__(self, stage: dict, drop_paths: Sequence[float], fuse_outputs: int,
+                 options: HRFormerOptions) -> None:
+        super().__init__()
+        channels = stage["NUM_CHANNELS"]
+        self.branches = nn.ModuleList(
+            nn.Sequential(*(TransformerBlock(channels[b], stage["NUM_HEADS"][b],
+                                             stage["NUM_WINDOW_SIZES"][b],
+                                             stage["NUM_MLP_RATIOS"][b], drop_paths[k], options)
+                            for k in range(stage["NUM_BLOCKS"][b])))
+            for b in range(len(channels)))
+        self.align_corners = options.align_corners
+        self.fuse_layers = nn.ModuleList(
+            nn.ModuleList(self._fuse_path(j, i, channels, options) for j in range(len(channels)))
+            for i in range(fuse_outputs)) if len(channels) > 1 else None
+        self.relu = nn.ReLU()
+
+    @staticmethod
+    def _fuse_path(j: int, i: int, channels: Sequence[int],
+                   options: HRFormerOptions) -> nn.Module | None:
+        norm = options.norm_layer
+        if j == i:
+            return None
+        if j > i:
+            mode = options.fuse_upsample_mode
+            up = nn.Upsample(scale_factor=2 ** (j - i), mode=mode,
+                             align_corners=options.align_corners if mode == "bilinear" else None)
+            return nn.Sequential(*_conv_bn(channels[j], channels[i], norm), up)
+        steps = []
+        for step in range(i - j):
+            last = step == i - j - 1
+            cout = channels[i] if last else channels[j]
+            steps.append(nn.Sequential(
+                *_conv_bn(channels[j], channels[j], norm, 3, 2, groups=channels[j]),
+                *_conv_bn(channels[j], cout, norm, relu=not last)))
+        return nn.Sequential(*steps)
+
+    def forward(self, xs: list[Tensor]) -> list[Tensor]:
+        xs = [branch(x) for branch, x in zip(self.branches, xs)]
+        if self.fuse_layers is None:
+            return xs
+        out = []
+        for i, paths in enumerate(self.fuse_layers):
+            y = None
+            for j, path in enumerate(paths):
+                z = xs[j] if path is None else path(xs[j])
+                if j > i and z.shape[-2:] != xs[i].shape[-2:]:
+                    z = F.interpolate(z, size=xs[i].shape[-2:], mode="bilinear",
+                                      align_corners=self.align_corners)
+                y = z if y is None else y + z
+            out.append(self.relu(y))
+        return out
+
+
+def _transition(pre: Sequence[int], cur: Sequence[int], norm: NormLayer) -> nn.ModuleList:
+    """Keep existing branches (3x3 conv if the width changes); add new ones by stride 2."""
+    layers: list[nn.Module | None] = []
+    for i, c in enumerate(cur):
+        if i < len(pre):
+            layers.append(nn.Sequential(*_conv_bn(pre[i], c, norm, 3, relu=True))
+                          if pre[i] != c else None)
+            continue
+        steps = [nn.Sequential(*_conv_bn(pre[-1], c if s == i - len(pre) else pre[-1], norm,
+                                         3, 2, relu=True))
+                 for s in range(i + 1 - len(pre))]
+        layers.append(nn.Sequential(*steps))
+    return nn.ModuleList(layers)
+
+
+class HRFormer(nn.Module):
+    """The HRFormer backbone: stem, bottleneck stage, three multi-resolution stages.
+
+    `forward` returns the stage-4 outputs, highest resolution first (one or four tensors).
+    """
+
+    def __init__(self, config: dict, options: HRFormerOptions | None = None) -> None:
+        super().__init__()
+        options = options or HRFormerOptions()
+        cfg = validate_config(config)
+        norm = options.norm_layer
+        self.conv1 = nn.Conv2d(options.in_channels, 64, 3, 2, 1, bias=False)
+        self.bn1 = norm(64)
+        self.conv2 = nn.Conv2d(64, 64, 3, 2, 1, bias=False)
+        self.bn2 = norm(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.layer1 = self._bottleneck_stage(cfg["STAGE1"], norm)
+        self.channels_last = options.channels_last
+        rate = cfg["DROP_PATH_RATE"] if options.drop_path_rate is None else options.drop_path_rate
+        per_stage = [cfg[f"STAGE{s}"]["NUM_BLOCKS"][0] * cfg[f"STAGE{s}"]["NUM_MODULES"]
+                     for s in (2, 3, 4)]
+        dpr = torch.linspace(0, rate, sum(per_stage)).tolist()
+        pre = [cfg["STAGE1"]["NUM_CHANNELS"][0] * Bottleneck.expansion]
+        start = 0
+        for s in (2, 3, 4):
+            stage = cfg[f"STAGE{s}"]
+            setattr(self, f"transition{s - 1}", _transition(pre, stage["NUM_CHANNELS"], norm))
+            last = s == 4 and not options.multiscale_output
+            setattr(self, f"stage{s}", self._transformer_stage(
+                stage, dpr[start:start + per_stage[s - 2]], last, options))
+            start += per_stage[s - 2]
+            pre = stage["NUM_CHANNELS"]
+        self.out_channels = list(pre if options.multiscale_output else pre[:1])
+
+    @staticmethod
+    def _bottleneck_stage(stage: dict, norm: NormLayer) -> nn.Sequential:
+        planes = stage["NUM_CHANNELS"][0]
+        out = planes * Bottleneck.expansion
+        downsample = nn.Sequential(*_conv_bn(64, out, norm)) if out != 64 else None
+        blocks = [Bottleneck(64, planes, norm, downsample=downsample)]
+        blocks += [Bottleneck(out, planes, norm) for _ in range(1, stage["NUM_BLOCKS"][0])]
+        return nn.Sequential(*blocks)
+
+    @staticmethod
+    def _transformer_stage(stage: dict, dpr: Sequence[float], branch0_only_at_end: bool,
+                           options: HRFormerOptions) -> nn.Sequential:
+        blocks = stage["NUM_BLOCKS"][0]
+        modules = []
+        for m in range(stage["NUM_MODULES"]):
+            fuse_outputs = stage["NUM_BRANCHES"]
+            if branch0_only_at_end and m == stage["NUM_MODULES"] - 1:
+                fuse_outputs = 1
+            modules.append(HRModule(stage, dpr[m * blocks:(m + 1) * blocks], fuse_outputs,
+                                    options))
+        return nn.Sequential(*modules)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        if self.channels_last:  # convolutions keep the layout, so this holds throughout
+            x = x.contiguous(memory_format=torch.channels_last)
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.relu(self.bn2(self.conv2(x)))
+        xs = [self.layer1(x)]
+        for s in (2, 3, 4):
+            transition = getattr(self, f"transition{s - 1}")
+            xs = [xs[i] if layer is None else layer(xs[min(i, len(xs) - 1)])
+                  for i, layer in enumerate(transition)]
+            xs = getattr(self, f"stage{s}")(xs)
+        return xs
+
+
+def resize_relative_position_tables(state_dict: dict[str, Tensor],
+                                    model: nn.Module) -> dict[str, Tensor]:
+    """Adapt a checkpoint trained with one window size to `model`'s windows.
+
+    Like the original: each bias table is resized bilinearly as a (2w-1)^2 grid per head, and
+    the `relative_position_index` buffers are dropped (the model's own are kept).
+    """
+    target = model.state_dict()
+    out = {}
+    for key, value in state_dict.items():
+        if key.endswith("relative_position_index"):
+            continue
+        if key.endswith("relative_position_bias_table") and key in target \
+                and target[key].shape != value.shape:
+            src, dst = math.isqrt(value.shape[0]), math.isqrt(target[key].shape[0])
+            grid = value.T.reshape(1, -1, src, src)
+            grid = F.interpolate(grid, size=(dst, dst), mode="bilinear", align_corners=False)
+            value = grid.reshape(-1, dst * dst).T.contiguous()
+        out[key] = value
+    return out
+
+
+def recipe_state_dict(manifest_keys: Sequence[Sequence]) -> dict[str, Tensor]:
+    """Deterministic weights for a key manifest (shared/reference/RECIPE.md).
+
+    Integer buffers are skipped: the model keeps the values it builds.
+    """
+    state = {}
+    for i, (name, shape, dtype) in enumerate(manifest_keys):
+        if dtype.startswith("int"):
+            continue
+        g = torch.Generator().manual_seed(1000 + i)
+        if name.endswith("running_mean"):
+            t = torch.randn(shape, generator=g) * 0.1
+        elif name.endswith("running_var"):
+            t = torch.rand(shape, generator=g) + 0.5
+        elif name.endswith(".weight") and len(shape) == 1:
+            t = 1.0 + torch.randn(shape, generator=g) * 0.1
+        elif name.endswith("relative_position_bias_table"):
+            t = torch.randn(shape, generator=g)
+        elif len(shape) >= 2:
+            t = torch.randn(shape, generator=g) / math.sqrt(math.prod(shape[1:]))
+        else:
+            t = torch.randn(shape, generator=g) * 0.02
+        state[name] = t.float()
+    return state
+
+
+def seeded_input(shape: Sequence[int]) -> Tensor:
+    """The reference input: standard normal from a generator seeded with 0."""
+    return torch.randn(list(shape), generator=torch.Generator().manual_seed(0))

@@ -1,0 +1,15 @@
+"""HRFormer for mmpose 1.x.
+
+Importing this package first applies the environment fixes in `compat` (before anything
+imports `mmpose.models`), then registers the `HRT` backbone in mmpose's MODELS registry.
+Configs load it with `custom_imports = dict(imports=['hrformer_pose'],
+allow_failed_imports=False)`; scripts should import it before `mmpose.apis`.
+"""
+from .compat import apply_compat_fixes
+
+apply_compat_fixes()
+
+from .backbone import HRT  # noqa: E402  (registers `HRT`)
+from .checkpoint import convert_official_state_dict, to_official_state_dict  # noqa: E402
+
+__all__ = ["HRT", "apply_compat_fixes", "convert_official_state_dict", "to_official_state_dict"]

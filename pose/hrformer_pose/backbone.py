@@ -1,0 +1,122 @@
+"""The `HRT` backbone for mmpose 1.x: the HRFormer core configured like the original pose copy.
+
+Takes the original pose configs' arguments (`extra` with lower-case `stage1..stage4` dicts,
+`norm_cfg`, ...) and returns a tuple of feature maps, as mmpose heads expect.
+"""
+from __future__ import annotations
+
+import copy
+from functools import partial
+
+import torch.distributed as dist
+from mmcv.cnn import build_norm_layer
+from mmengine.model import BaseModule
+from mmpose.registry import MODELS
+from torch import Tensor, cuda, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from .hrformer import Bottleneck, HRFormer, HRFormerOptions
+from .pretrained import load_pretrained_backbone
+
+_EXTRA_KEYS = {"stage1", "stage2", "stage3", "stage4", "drop_path_rate", "with_rpe"}
+_STAGE_BLOCKS = {"stage1": "BOTTLENECK", "stage2": "TRANSFORMER_BLOCK",
+                 "stage3": "TRANSFORMER_BLOCK", "stage4": "TRANSFORMER_BLOCK"}
+# Default init of the original when no checkpoint is given: convs N(0, 0.001), norms weight 1.
+_DEFAULT_INIT = [dict(type="Normal", std=0.001, layer=["Conv2d"]),
+                 dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"])]
+
+
+def local_norm_cfg(norm_cfg: dict) -> dict:
+    """SyncBN needs an initialised process group and CUDA; otherwise use plain BN."""
+    distributed = dist.is_available() and dist.is_initialized() and cuda.is_available()
+    if norm_cfg.get("type") == "SyncBN" and not distributed:
+        return {**norm_cfg, "type": "BN"}
+    return dict(norm_cfg)
+
+
+def core_config(extra: dict) -> tuple[dict, bool]:
+    """`extra` (original pose config style) -> (core stage layout, multiscale_output)."""
+    unknown = set(extra) - _EXTRA_KEYS
+    if unknown:
+        raise ValueError(f"HRT extra: unknown keys {sorted(unknown)}; expected some of "
+                         f"{sorted(_EXTRA_KEYS)}")
+    config: dict = {"DROP_PATH_RATE": extra.get("drop_path_rate", 0.0)}
+    multiscale_output = False
+    for name, block in _STAGE_BLOCKS.items():
+        if name not in extra:
+            raise ValueError(f"HRT extra: missing {name!r} (expected stage1..stage4)")
+        stage = {str(k).upper(): v for k, v in extra[name].items()}
+        if name == "stage4":
+            multiscale_output = bool(stage.pop("MULTISCALE_OUTPUT", False))
+        if stage.get("BLOCK", block) != block:
+            raise ValueError(f"HRT extra: {name}.block={stage['BLOCK']!r}, expected {block!r}")
+        config[name.upper()] = {k: list(v) if isinstance(v, tuple) else v
+                                for k, v in stage.items()}
+    return config, multiscale_output
+
+
+@MODELS.register_module()
+class HRT(HRFormer, BaseModule):
+    """HRFormer backbone as the original pose configs describe it (`type='HRT'`).
+
+    Args:
+        extra: stage layout `stage1..stage4` (lower-case keys as in the original configs), plus
+            `drop_path_rate`, `with_rpe` (add the relative position bias; the original pose code
+            did not, and its checkpoints were trained that way) and `stage4.multiscale_output`
+            (return all four branches instead of branch 0 only).
+        in_channels: image channels.
+        norm_cfg: the BatchNorm layers (stem, bottlenecks, transitions, fusion, FFN).
+        norm_eval: keep BatchNorm layers in eval mode while training.
+        with_cp: gradient checkpointing per transformer block.
+        zero_init_residual: zero the last BN of each bottleneck at init.
+        pretrained: a checkpoint to initialise from (ImageNet cls or a pose checkpoint).
+        init_cfg: mmengine init config; `Pretrained` entries load like `pretrained`.
+    """
+
+    def __init__(self, extra: dict, in_channels: int = 3, norm_cfg: dict | None = None,
+                 norm_eval: bool = False, with_cp: bool = False,
+                 zero_init_residual: bool = False, pretrained: str | None = None,
+                 init_cfg: dict | list | None = None) -> None:
+        if pretrained is not None and init_cfg is not None:
+            raise ValueError("HRT: give either `pretrained` or `init_cfg`, not both")
+        config, multiscale_output = core_config(extra)
+        norm_cfg = local_norm_cfg(norm_cfg or dict(type="BN", requires_grad=True))
+        options = HRFormerOptions(
+            rel_pos_bias=bool(extra.get("with_rpe", False)), fuse_upsample_mode="bilinear",
+            align_corners=False, multiscale_output=multiscale_output, with_cp=with_cp,
+            in_channels=in_channels, norm_layer=partial(_norm_layer, norm_cfg))
+        # Cooperative init: HRFormer's super().__init__() runs BaseModule's (init_cfg None).
+        super().__init__(config, options)
+        if pretrained is not None:
+            init_cfg = dict(type="Pretrained", checkpoint=pretrained)
+        self.init_cfg = copy.deepcopy(init_cfg if init_cfg is not None else _DEFAULT_INIT)
+        self.norm_eval = norm_eval
+        self.zero_init_residual = zero_init_residual
+
+    def init_weights(self) -> None:
+        init_cfg = self.init_cfg if isinstance(self.init_cfg, dict) else None
+        if init_cfg is not None and init_cfg.get("type") == "Pretrained":
+            # mmengine's Pretrained init misses the ImageNet layout ({"model": ...}).
+            load_pretrained_backbone(self, init_cfg["checkpoint"])
+            self._is_init = True
+            return
+        super().init_weights()
+        if self.zero_init_residual:
+            for m in self.modules():
+                if isinstance(m, Bottleneck):
+                    nn.init.zeros_(m.bn3.weight)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        return tuple(super().forward(x))
+
+    def train(self, mode: bool = True) -> HRT:
+        super().train(mode)
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
+
+def _norm_layer(norm_cfg: dict, num_features: int) -> nn.Module:
+    return build_norm_layer(norm_cfg, num_features)[1]

@@ -1,0 +1,93 @@
+"""Shared test helpers: reference data, model building, recipe weights, tolerance."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hrformer_pose  # noqa: F401  (compat fixes must precede mmpose.apis)
+import pytest
+import torch
+from hrformer_pose.checkpoint import convert_official_state_dict
+from hrformer_pose.hrformer import preset, recipe_state_dict
+from mmengine.config import Config
+from mmpose.apis import init_model
+from torch import Tensor, nn
+
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE = REPO / ".." / "shared" / "reference"
+TEST_CONFIG = Path(__file__).resolve().parent / "configs" / "hrt_small_topdown_256x192.py"
+INTEGER_BUFFERS = ("num_batches_tracked", "relative_position_index")
+
+
+def load_manifest(name: str) -> dict:
+    return json.loads((REFERENCE / "keys" / f"{name}.json").read_text())
+
+
+def load_fixture(name: str) -> dict:
+    return torch.load(REFERENCE / "fixtures" / f"{name}.pt", weights_only=True)
+
+
+def extra_from_layout(layout: dict) -> dict:
+    """A stage layout in the original yaml format -> the pose config's `extra` dict."""
+    extra: dict = {"drop_path_rate": layout.get("DROP_PATH_RATE", 0.0)}
+    keep = ("NUM_MODULES", "NUM_BRANCHES", "BLOCK", "NUM_BLOCKS", "NUM_CHANNELS", "NUM_HEADS",
+            "NUM_MLP_RATIOS", "NUM_WINDOW_SIZES")
+    for s in (1, 2, 3, 4):
+        stage = layout[f"STAGE{s}"]
+        extra[f"stage{s}"] = {k.lower(): v for k, v in stage.items() if k in keep}
+    return extra
+
+
+def model_config(layout: dict | None = None) -> Config:
+    """The test config; `layout` replaces its HRFormer-S stages (and the head's input)."""
+    cfg = Config.fromfile(TEST_CONFIG)
+    if layout is not None:
+        cfg.model.backbone.extra = extra_from_layout(layout)
+        cfg.model.head.in_channels = layout["STAGE4"]["NUM_CHANNELS"][0]
+    return cfg
+
+
+def build_model(layout: dict | None = None) -> nn.Module:
+    """The test config's top-down model on CPU, without weights."""
+    return init_model(model_config(layout), None, device="cpu")
+
+
+def load_recipe(model: nn.Module, manifest: dict) -> list[str]:
+    """Load the RECIPE.md weights by name; returns the missing keys (no unexpected allowed)."""
+    state = convert_official_state_dict(recipe_state_dict(manifest["keys"]))
+    result = model.load_state_dict(state, strict=False)
+    assert not result.unexpected_keys, result.unexpected_keys
+    return result.missing_keys
+
+
+def layout_of(manifest_name: str) -> dict | None:
+    """The stage layout behind a pose manifest (None: the test config's HRFormer-S)."""
+    if manifest_name == "pose_micro":
+        return load_fixture("pose_micro")["config"]
+    return {"pose_hrt_small": None, "pose_hrt_base": preset("hrt_base")}[manifest_name]
+
+
+def assert_matches_reference(out: Tensor, ref: Tensor, what: str) -> None:
+    """The reference tolerance: |out - ref| <= 2e-5 * max|ref| + 1e-4."""
+    assert out.shape == ref.shape, f"{what}: shape {tuple(out.shape)} != {tuple(ref.shape)}"
+    err = (out - ref).abs().max().item()
+    bound = 2e-5 * ref.abs().max().item() + 1e-4
+    assert err <= bound, f"{what}: max error {err:.3g} > {bound:.3g}"
+
+
+@pytest.fixture(scope="session")
+def recipe_model():
+    """`get(manifest_name)` -> (model in eval mode with the recipe weights, missing keys).
+
+    Each model is built once per session.
+    """
+    cache: dict[str, tuple[nn.Module, list[str]]] = {}
+
+    def get(manifest_name: str) -> tuple[nn.Module, list[str]]:
+        if manifest_name not in cache:
+            model = build_model(layout_of(manifest_name))
+            missing = load_recipe(model, load_manifest(manifest_name))
+            cache[manifest_name] = (model.eval(), missing)
+        return cache[manifest_name]
+
+    return get

@@ -1,0 +1,1 @@
+"""HRFormer + OCR semantic segmentation (openseg.pytorch-style layout)."""

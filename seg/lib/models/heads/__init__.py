@@ -1,0 +1,4 @@
+"""Segmentation heads."""
+from .ocr import ObjectContextBlock, SpatialGather, SpatialOCR, conv_bn_relu
+
+__all__ = ["ObjectContextBlock", "SpatialGather", "SpatialOCR", "conv_bn_relu"]

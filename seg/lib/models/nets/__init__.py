@@ -1,0 +1,4 @@
+"""Whole segmentation networks (backbone + head)."""
+from .hrt_ocr import HRTOCR
+
+__all__ = ["HRTOCR"]

@@ -1,0 +1,58 @@
+"""HRFormer + OCR head (openseg's HRT_{SMALL,BASE}_OCR_{V2,V3})."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..backbones.hrformer import HRFormer
+from ..heads.ocr import SpatialGather, SpatialOCR, conv_bn_relu
+from ..norm import NormLayer
+
+OCR_CHANNELS = 512
+OCR_KEY_CHANNELS = 256
+# v2 uses dense 3x3 convs on the concatenated features; v3 grouped 7x7 (far fewer params).
+HEAD_KERNELS = {"v2": 3, "v3": 7}
+
+
+def _resize(x: Tensor, size: tuple[int, int]) -> Tensor:
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=True)
+
+
+class HRTOCR(nn.Module):
+    """`forward(x)` returns `(out_aux, out)` logits, both resized to the input size.
+
+    Attribute order fixes the state-dict order of the released checkpoints.
+    """
+
+    def __init__(self, backbone: HRFormer, num_classes: int, version: str,
+                 norm_layer: NormLayer, dropout: float = 0.05) -> None:
+        super().__init__()
+        if version not in HEAD_KERNELS:
+            raise ValueError(f"OCR head version {version!r}; expected one of "
+                             f"{sorted(HEAD_KERNELS)}")
+        in_channels = sum(backbone.out_channels)
+        kernel = HEAD_KERNELS[version]
+        groups = 1 if version == "v2" else math.gcd(in_channels, OCR_CHANNELS)
+        self.backbone = backbone
+        self.conv3x3 = nn.Sequential(
+            *conv_bn_relu(in_channels, OCR_CHANNELS, norm_layer, kernel, groups))
+        self.ocr_gather_head = SpatialGather()
+        self.ocr_distri_head = SpatialOCR(OCR_CHANNELS, OCR_KEY_CHANNELS, OCR_CHANNELS,
+                                          norm_layer, dropout)
+        self.cls_head = nn.Conv2d(OCR_CHANNELS, num_classes, 1)
+        self.aux_head = nn.Sequential(
+            *conv_bn_relu(in_channels, OCR_CHANNELS, norm_layer, kernel, groups),
+            nn.Conv2d(OCR_CHANNELS, num_classes, 1))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        branches = self.backbone(x)
+        size = branches[0].shape[-2:]
+        feats = torch.cat([branches[0]] + [_resize(b, size) for b in branches[1:]], dim=1)
+        out_aux = self.aux_head(feats)
+        feats = self.conv3x3(feats)
+        regions = self.ocr_gather_head(feats, out_aux)
+        out = self.cls_head(self.ocr_distri_head(feats, regions))
+        return _resize(out_aux, x.shape[-2:]), _resize(out, x.shape[-2:])

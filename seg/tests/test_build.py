@@ -1,0 +1,41 @@
+"""Model construction: registry names, options and input validation."""
+import pytest
+import torch
+from torch import nn
+
+from conftest import micro_config
+from lib.models import build_backbone, build_segmentor
+
+
+def test_micro_segmentor_options_reach_backbone_and_head():
+    model = build_segmentor("hrt_small_ocr_v3", micro_config(), 5, in_channels=240,
+                            norm_layer="syncbn", drop_path_rate=0.3, attention="math")
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    assert norms and all(isinstance(m, nn.SyncBatchNorm) for m in norms)
+    assert model.conv3x3[0].groups == 16 and model.conv3x3[0].kernel_size == (7, 7)
+    assert model.cls_head.out_channels == 5 and model.aux_head[2].out_channels == 5
+    drop_paths = [m.p for m in model.backbone.modules() if type(m).__name__ == "DropPath"]
+    assert max(drop_paths) == pytest.approx(0.3)
+
+
+def test_training_forward_returns_input_sized_logits():
+    # 36x44 is not a multiple of the windows: exercises the padding path at every stage.
+    model = build_segmentor("hrt_small_ocr_v2", micro_config(), 3, in_channels=240).train()
+    out_aux, out = model(torch.randn(2, 3, 36, 44))
+    assert out_aux.shape == out.shape == (2, 3, 36, 44)
+    assert out.requires_grad
+
+
+def test_head_width_must_match_backbone():
+    with pytest.raises(ValueError, match=r"outputs 240 channels \(16\+32\+64\+128\).*480"):
+        build_segmentor("hrt_small_ocr_v2", micro_config(), 19)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: build_segmentor("hrt_tiny_ocr_v2", "hrt_small", 19), "unknown segmentor"),
+    (lambda: build_backbone("hrt_tiny"), "unknown seg backbone 'hrt_tiny'"),
+    (lambda: build_backbone(micro_config(), norm_layer="gn"), "norm_layer='gn'"),
+])
+def test_bad_names_are_rejected(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
