@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.hrformer import (HRFormer, HRFormerOptions, LocalWindowAttention, preset,
-                             resize_relative_position_tables, validate_config)
+from models.hrformer import (HRFormer, HRFormerOptions, LocalWindowAttention, padded_sdpa,
+                             preset, resize_relative_position_tables, validate_config)
 
 
 def naive_window_attention(module: LocalWindowAttention, x: torch.Tensor,
@@ -195,3 +195,11 @@ def test_invalid_configs_name_the_key(edit, message):
     edit(cfg)
     with pytest.raises(ValueError, match=message):
         validate_config(cfg)
+
+
+@pytest.mark.parametrize("d", [18, 39, 32])
+def test_head_dim_padding_is_exact(d):
+    q, k, v = (torch.randn(3, 2, 49, d) for _ in range(3))
+    bias = torch.randn(1, 2, 49, 49)
+    plain = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=d ** -0.5)
+    torch.testing.assert_close(padded_sdpa(q, k, v, bias, d ** -0.5, multiple=8), plain)

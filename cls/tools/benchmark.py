@@ -10,8 +10,10 @@ machines are noisy, so ratios within a run mean more than absolute numbers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import multiprocessing as mp
+import os
 import resource
 import sys
 import time
@@ -70,16 +72,32 @@ def _sync(device: str) -> None:
 
 
 def attention_kernel(model: nn.Module, x: torch.Tensor, case: Case) -> str:
-    """Name the SDPA kernel that one forward pass actually dispatches to."""
+    """Name the attention kernel that one forward pass of this case actually dispatches to."""
     if case.model not in PRESETS:
         return "-"
-    if case.attention == "math":
-        return "explicit matmul+softmax"
-    with torch.no_grad(), _autocast(case), torch.profiler.profile() as prof:
+    training = case.mode == "train"
+    model.train(training)
+    with _quiet_stderr(), torch.set_grad_enabled(training), _autocast(case), \
+            torch.profiler.profile() as prof:
         model(x)
     names = {e.key for e in prof.key_averages()}
     found = [label for op, label in SDPA_KERNELS.items() if op in names]
+    if not found and "aten::_softmax" in names:
+        found = ["explicit matmul+softmax"]
     return ", ".join(found) or "unknown"
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence the profiler backend's C++ start/stop lines (written straight to fd 2)."""
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _autocast(case: Case):
@@ -124,7 +142,6 @@ def measure(case: Case) -> dict:
     else:  # ru_maxrss is in KiB on Linux
         peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     best = min(times)
-    model.eval()
     return {**asdict(case), "img_s": case.batch / best, "latency_ms": best * 1000,
             "peak_mb": peak_mb, "kernel": attention_kernel(model, x, case)}
 
@@ -160,7 +177,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--input-size", type=int, nargs="+", default=[224],
                    help="one value (square) or height width")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    for flag in ("channels-last", "bf16", "compile", "with-cp"):
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
+                   help="NHWC activations (the backbone's default)")
+    for flag in ("bf16", "compile", "with-cp"):
         p.add_argument(f"--{flag}", action="store_true")
     p.add_argument("--iters", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)

@@ -135,6 +135,38 @@ class DropPath(nn.Module):
         return f"p={self.p}"
 
 
+def conv_norm(x: Tensor, conv: nn.Conv2d, norm: nn.Module) -> Tensor:
+    """`norm(conv(x))`; an eval-mode BatchNorm is folded into the conv (one pass, same values)."""
+    if norm.training or not isinstance(norm, nn.modules.batchnorm._BatchNorm) \
+            or norm.running_var is None:
+        return norm(conv(x))
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean if conv.bias is None else conv.bias - norm.running_mean
+    shift = shift * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    return conv._conv_forward(x, conv.weight * scale.view(-1, 1, 1, 1), shift)
+
+
+class ConvNormSequential(nn.Sequential):
+    """A Sequential (same keys) that runs each conv + BatchNorm pair through `conv_norm`."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        layers = list(self)
+        i = 0
+        while i < len(layers):
+            if isinstance(layers[i], nn.Conv2d) and i + 1 < len(layers) \
+                    and isinstance(layers[i + 1], nn.modules.batchnorm._BatchNorm):
+                x = conv_norm(x, layers[i], layers[i + 1])
+                i += 2
+            else:
+                x = layers[i](x)
+                i += 1
+        return x
+
+
 class Bottleneck(nn.Module):
     """ResNet bottleneck (expansion 4); `depthwise` makes the 3x3 conv depthwise."""
 
@@ -155,9 +187,9 @@ class Bottleneck(nn.Module):
         self.downsample = downsample
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.relu(self.bn1(self.conv1(x)))
-        y = self.relu(self.bn2(self.conv2(y)))
-        y = self.bn3(self.conv3(y))
+        y = self.relu(conv_norm(x, self.conv1, self.bn1))
+        y = self.relu(conv_norm(y, self.conv2, self.bn2))
+        y = conv_norm(y, self.conv3, self.bn3)
         shortcut = x if self.downsample is None else self.downsample(x)
         return self.relu(y + shortcut)
 
@@ -253,20 +285,30 @@ class LocalWindowAttention(nn.Module):
         return self.attn.out_proj(out)
 
     def _attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None) -> Tensor:
-        d = q.shape[-1]
-        scale = d ** -0.5
-        if self.attention == "math":
+        scale = q.shape[-1] ** -0.5
+        # SDPA on CPU has no fused kernel for a mask that needs a gradient (the learnable bias
+        # in training) and falls back to a slower generic path; the explicit one is faster.
+        bias_grad = bias is not None and bias.requires_grad and not q.is_cuda
+        if self.attention == "math" or bias_grad:
             logits = (q * scale) @ k.transpose(-2, -1)
             if bias is not None:
                 logits = logits + bias
             return logits.softmax(dim=-1) @ v
-        # Fused CUDA kernels need a head dim divisible by 8 in half precision (T: 18, B: 39);
-        # zero-padding q, k, v leaves the logits unchanged and only adds zero output columns.
-        pad = -d % 8 if q.is_cuda and q.dtype in (torch.float16, torch.bfloat16) else 0
-        if pad:
-            q, k, v = (F.pad(t, (0, pad)) for t in (q, k, v))
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
-        return out[..., :d] if pad else out
+        # Fused CUDA kernels need a head dim divisible by 8 in half precision (T: 18, B: 39).
+        half_on_cuda = q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
+        return padded_sdpa(q, k, v, bias, scale, multiple=8 if half_on_cuda else 1)
+
+
+def padded_sdpa(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, scale: float,
+                multiple: int) -> Tensor:
+    """SDPA with the head dim zero-padded to a multiple: the logits are unchanged and the
+    extra output columns are zero, so slicing them off gives the exact result."""
+    d = q.shape[-1]
+    pad = -d % multiple
+    if pad:
+        q, k, v = (F.pad(t, (0, pad)) for t in (q, k, v))
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
+    return out[..., :d] if pad else out
 
 
 class ConvFFN(nn.Module):
@@ -285,9 +327,9 @@ class ConvFFN(nn.Module):
         self.act3 = nn.GELU()
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.act1(self.norm1(self.fc1(x)))
-        x = self.act2(self.norm2(self.dw3x3(x)))
-        return self.act3(self.norm3(self.fc2(x)))
+        x = self.act1(conv_norm(x, self.fc1, self.norm1))
+        x = self.act2(conv_norm(x, self.dw3x3, self.norm2))
+        return self.act3(conv_norm(x, self.fc2, self.norm3))
 
 
 class TransformerBlock(nn.Module):
@@ -353,12 +395,12 @@ class HRModule(nn.Module):
             mode = options.fuse_upsample_mode
             up = nn.Upsample(scale_factor=2 ** (j - i), mode=mode,
                              align_corners=options.align_corners if mode == "bilinear" else None)
-            return nn.Sequential(*_conv_bn(channels[j], channels[i], norm), up)
+            return ConvNormSequential(*_conv_bn(channels[j], channels[i], norm), up)
         steps = []
         for step in range(i - j):
             last = step == i - j - 1
             cout = channels[i] if last else channels[j]
-            steps.append(nn.Sequential(
+            steps.append(ConvNormSequential(
                 *_conv_bn(channels[j], channels[j], norm, 3, 2, groups=channels[j]),
                 *_conv_bn(channels[j], cout, norm, relu=not last)))
         return nn.Sequential(*steps)
@@ -385,10 +427,10 @@ def _transition(pre: Sequence[int], cur: Sequence[int], norm: NormLayer) -> nn.M
     layers: list[nn.Module | None] = []
     for i, c in enumerate(cur):
         if i < len(pre):
-            layers.append(nn.Sequential(*_conv_bn(pre[i], c, norm, 3, relu=True))
+            layers.append(ConvNormSequential(*_conv_bn(pre[i], c, norm, 3, relu=True))
                           if pre[i] != c else None)
             continue
-        steps = [nn.Sequential(*_conv_bn(pre[-1], c if s == i - len(pre) else pre[-1], norm,
+        steps = [ConvNormSequential(*_conv_bn(pre[-1], c if s == i - len(pre) else pre[-1], norm,
                                          3, 2, relu=True))
                  for s in range(i + 1 - len(pre))]
         layers.append(nn.Sequential(*steps))
@@ -433,7 +475,7 @@ class HRFormer(nn.Module):
     def _bottleneck_stage(stage: dict, norm: NormLayer) -> nn.Sequential:
         planes = stage["NUM_CHANNELS"][0]
         out = planes * Bottleneck.expansion
-        downsample = nn.Sequential(*_conv_bn(64, out, norm)) if out != 64 else None
+        downsample = ConvNormSequential(*_conv_bn(64, out, norm)) if out != 64 else None
         blocks = [Bottleneck(64, planes, norm, downsample=downsample)]
         blocks += [Bottleneck(out, planes, norm) for _ in range(1, stage["NUM_BLOCKS"][0])]
         return nn.Sequential(*blocks)
@@ -454,8 +496,8 @@ class HRFormer(nn.Module):
     def forward(self, x: Tensor) -> list[Tensor]:
         if self.channels_last:  # convolutions keep the layout, so this holds throughout
             x = x.contiguous(memory_format=torch.channels_last)
-        x = self.relu(self.bn1(self.conv1(x)))
-        x = self.relu(self.bn2(self.conv2(x)))
+        x = self.relu(conv_norm(x, self.conv1, self.bn1))
+        x = self.relu(conv_norm(x, self.conv2, self.bn2))
         xs = [self.layer1(x)]
         for s in (2, 3, 4):
             transition = getattr(self, f"transition{s - 1}")
