@@ -203,3 +203,21 @@ def test_head_dim_padding_is_exact(d):
     bias = torch.randn(1, 2, 49, 49)
     plain = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=d ** -0.5)
     torch.testing.assert_close(padded_sdpa(q, k, v, bias, d ** -0.5, multiple=8), plain)
+
+
+def test_inference_folds_batchnorm_without_changing_values():
+    torch.manual_seed(0)
+    model = HRFormer(preset("hrt_tiny")).eval()
+    for m in model.modules():  # non-trivial statistics so that folding matters
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+    x = torch.randn(1, 3, 64, 80)
+    with torch.no_grad():
+        folded = model(x)
+        with torch.profiler.profile() as prof:
+            model(x)
+    unfolded = model(x)  # gradients enabled: BatchNorm runs as its own op
+    for a, b in zip(folded, unfolded):
+        torch.testing.assert_close(a, b.detach(), atol=1e-4, rtol=1e-4)
+    assert "aten::batch_norm" not in {e.key for e in prof.key_averages()}

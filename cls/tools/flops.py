@@ -201,7 +201,9 @@ def count(model: nn.Module, input_size: Sequence[int], device: str = "meta") -> 
                for kind, extra in ORIGINAL_GRAPH.items() if isinstance(m, kind)]
     x = torch.zeros(1, 3, *input_size, device=device)
     try:
-        with torch.no_grad(), counter:
+        # Gradients on (free on the meta device): for pure inference the core folds each
+        # BatchNorm into its conv, but the count is of the architecture's own ops.
+        with torch.enable_grad(), counter:
             model(x)
     finally:
         for handle in handles:

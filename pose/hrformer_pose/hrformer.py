@@ -136,9 +136,10 @@ class DropPath(nn.Module):
 
 
 def conv_norm(x: Tensor, conv: nn.Conv2d, norm: nn.Module) -> Tensor:
-    """`norm(conv(x))`; an eval-mode BatchNorm is folded into the conv (one pass, same values)."""
-    if norm.training or not isinstance(norm, nn.modules.batchnorm._BatchNorm) \
-            or norm.running_var is None:
+    """`norm(conv(x))`. For inference (eval mode, no gradients) a BatchNorm is folded into
+    the conv: one pass over the activations instead of two, same values up to rounding."""
+    if norm.training or torch.is_grad_enabled() or norm.running_var is None \
+            or not isinstance(norm, nn.modules.batchnorm._BatchNorm):
         return norm(conv(x))
     scale = torch.rsqrt(norm.running_var + norm.eps)
     if norm.weight is not None:
@@ -242,11 +243,9 @@ class LocalWindowAttention(nn.Module):
         self.attn = RelPosAttentionParams(dim, heads, window)
 
     def _qkv_projection(self, x: Tensor) -> Tensor:
-        """q, k, v in one matmul; q comes out already scaled by d^-0.5 (folded into Wq, bq)."""
         p = self.attn
-        scale = (p.q_proj.weight.shape[0] // self.heads) ** -0.5
-        weight = torch.cat([p.q_proj.weight * scale, p.k_proj.weight, p.v_proj.weight])
-        bias = torch.cat([p.q_proj.bias * scale, p.k_proj.bias, p.v_proj.bias])
+        weight = torch.cat([p.q_proj.weight, p.k_proj.weight, p.v_proj.weight])
+        bias = torch.cat([p.q_proj.bias, p.k_proj.bias, p.v_proj.bias])
         return F.linear(x, weight, bias)
 
     def _padding_mask(self, pads: tuple[int, int, int, int], hp: int, wp: int,
@@ -287,18 +286,18 @@ class LocalWindowAttention(nn.Module):
         return self.attn.out_proj(out)
 
     def _attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None) -> Tensor:
-        """Attention of pre-scaled queries."""
+        scale = q.shape[-1] ** -0.5
         # SDPA on CPU has no fused kernel for a mask that needs a gradient (the learnable bias
         # in training) and falls back to a slower generic path; the explicit one is faster.
         bias_grad = bias is not None and bias.requires_grad and not q.is_cuda
         if self.attention == "math" or bias_grad:
-            logits = q @ k.transpose(-2, -1)
+            logits = (q * scale) @ k.transpose(-2, -1)
             if bias is not None:
                 logits = logits + bias
             return logits.softmax(dim=-1) @ v
         # Fused CUDA kernels need a head dim divisible by 8 in half precision (T: 18, B: 39).
         half_on_cuda = q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
-        return padded_sdpa(q, k, v, bias, 1.0, multiple=8 if half_on_cuda else 1)
+        return padded_sdpa(q, k, v, bias, scale, multiple=8 if half_on_cuda else 1)
 
 
 def padded_sdpa(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, scale: float,
