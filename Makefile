@@ -75,6 +75,8 @@ demo-cls: install
 	cd cls && $(PY) tools/flops.py
 	@echo "=== cls: HRFormer-S speed (batch 2, 224x224) ==="
 	cd cls && $(PY) tools/benchmark.py --models hrt_small --batch-size 2 --input-size 224
+	@echo "=== cls: train and evaluate a small HRFormer on scikit-learn's digits ==="
+	cd cls && $(PY) tools/demo.py
 
 demo-%:
 	@echo "no demo for '$*' (available: $(DEMO_TASKS))" >&2; exit 1

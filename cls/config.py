@@ -62,6 +62,8 @@ def default_config() -> CfgNode:
     c.DATA.CACHE_MODE = "part"       # no | full | part
     c.DATA.PIN_MEMORY = True
     c.DATA.NUM_WORKERS = 8
+    # Not in the original: skip unreadable images (counted in the log) instead of failing.
+    c.DATA.SKIP_CORRUPT = False
 
     c.MODEL = CfgNode()
     c.MODEL.TYPE = "hrt"
@@ -73,6 +75,7 @@ def default_config() -> CfgNode:
     c.MODEL.DROP_PATH_RATE = 0.1     # Swin families only; HRT reads MODEL.HRT.DROP_PATH_RATE
     c.MODEL.LABEL_SMOOTHING = 0.1
     c.MODEL.HRT = _hrt_defaults()
+    c.MODEL.TIMM_NAME = ""           # MODEL.TYPE 'timm': the timm.create_model name (baselines)
 
     c.TRAIN = CfgNode()
     c.TRAIN.START_EPOCH = 0
@@ -108,11 +111,15 @@ def default_config() -> CfgNode:
     c.AUG.MIXUP_PROB = 1.0
     c.AUG.MIXUP_SWITCH_PROB = 0.5
     c.AUG.MIXUP_MODE = "batch"
+    # Fixed in the original's timm calls; configurable here for small inputs (the digits demo).
+    c.AUG.SCALE = (0.08, 1.0)        # RandomResizedCrop area range
+    c.AUG.HFLIP = 0.5
 
     c.TEST = CfgNode()
     c.TEST.CROP = True
 
-    c.AMP_OPT_LEVEL = "O1"
+    c.AMP_OPT_LEVEL = "O1"           # O0: fp32; O1 / O2: torch.amp autocast
+    c.AMP_DTYPE = "float16"          # float16 (with a GradScaler on CUDA) | bfloat16
     c.OUTPUT = ""
     c.TAG = "default"
     c.SAVE_FREQ = 1

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from torch import nn
+
 from .classifier import HRFormerClassifier
 from .hrformer import HRFormerOptions, preset
 
@@ -48,11 +50,15 @@ def _check_block_types(hrt: Mapping[str, Any]) -> None:
                                  f"only {supported!r} is implemented")
 
 
-def build_model(config: Any) -> HRFormerClassifier:
-    """The model described by a yacs config from `config.load_config` (MODEL.TYPE 'hrt')."""
+def build_model(config: Any) -> nn.Module:
+    """The model described by a yacs config from `config.load_config`: MODEL.TYPE 'hrt', or
+    'timm' for the baselines (MODEL.TIMM_NAME)."""
     model_type = config.MODEL.TYPE
+    if model_type == "timm":
+        from .timm_models import build_timm_baseline  # imports timm only when needed
+        return build_timm_baseline(config)
     if model_type != "hrt":
-        raise ValueError(f"MODEL.TYPE={model_type!r} is not supported; expected 'hrt'")
+        raise ValueError(f"MODEL.TYPE={model_type!r} is not supported; expected 'hrt' or 'timm'")
     _check_block_types(config.MODEL.HRT)
     # The original ignores TRAIN.USE_CHECKPOINT for HRT; here it enables the core's
     # per-block gradient checkpointing (same numbers, less memory).

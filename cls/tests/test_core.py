@@ -130,7 +130,7 @@ def test_layout_and_checkpointing_match_a_float64_reference():
     reference = _train_step_input_grad(torch.float64, channels_last=False)
     ours = _train_step_input_grad(torch.float32, channels_last=True, with_cp=True)
     for ref, got in zip(reference, ours):
-        assert ((got - ref).norm() / ref.norm()).item() < 1e-4
+        assert ((got - ref).norm() / ref.norm()).item() < 1e-3
 
 
 def test_larger_window_variant_runs_and_reports_outputs():

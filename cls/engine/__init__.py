@@ -1,0 +1,1 @@
+"""Training and evaluation machinery: distributed setup, optimizer/schedule, checkpoints, loops."""

@@ -1,0 +1,174 @@
+"""One training epoch, evaluation reduced over processes, and the throughput probe."""
+from __future__ import annotations
+
+import datetime
+import logging
+import resource
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from timm.utils import AverageMeter
+from torch import nn
+
+from .distributed import all_reduce_sum
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class Amp:
+    """torch.amp settings: AMP_OPT_LEVEL O0 = off, O1 / O2 = autocast in AMP_DTYPE."""
+    enabled: bool
+    dtype: torch.dtype
+    device_type: str
+
+    @classmethod
+    def from_config(cls, config, device: torch.device) -> "Amp":
+        level, name = config.AMP_OPT_LEVEL, config.AMP_DTYPE
+        if level not in ("O0", "O1", "O2"):
+            raise ValueError(f"AMP_OPT_LEVEL={level!r}; expected O0, O1 or O2")
+        dtypes = {"float16": torch.float16, "bfloat16": torch.bfloat16}
+        if name not in dtypes:
+            raise ValueError(f"AMP_DTYPE={name!r}; expected one of {sorted(dtypes)}")
+        return cls(level != "O0", dtypes[name], device.type)
+
+    def autocast(self):
+        return torch.autocast(self.device_type, self.dtype, enabled=self.enabled)
+
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        """Loss scaling only for fp16 on CUDA (bf16 has fp32's range; CPU needs none)."""
+        use = self.enabled and self.dtype == torch.float16 and self.device_type == "cuda"
+        return torch.amp.GradScaler(self.device_type, enabled=use)
+
+
+def memory_mb(device: torch.device) -> float:
+    """Peak GPU memory allocated, or the process's peak resident memory on CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _ddp_no_sync(model: nn.Module, sync: bool):
+    return model.no_sync() if not sync and hasattr(model, "no_sync") else nullcontext()
+
+
+def train_one_epoch(config, model: nn.Module, criterion, loader, optimizer, epoch: int, mixup,
+                    lr_scheduler, scaler, amp: Amp, device: torch.device, world_size: int,
+                    logger: logging.Logger, writer=None) -> dict:
+    """Returns {"loss": mean train loss, "skipped": corrupt images dropped}."""
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    steps = len(loader)
+    accumulation = max(1, config.TRAIN.ACCUMULATION_STEPS)
+    loss_meter, norm_meter, batch_time = AverageMeter(), AverageMeter(), AverageMeter()
+    skipped_total = 0
+    start = end = time.time()
+    for idx, (images, targets, skipped) in enumerate(loader):
+        skipped_total += skipped
+        images = images.to(device, non_blocking=True)
+        targets = targets.to(device, non_blocking=True)
+        if mixup is not None:
+            if len(images) % 2:  # batch mixing pairs samples; a skipped image can leave one odd
+                images, targets = images[:-1], targets[:-1]
+            images, targets = mixup(images, targets)
+        step_now = (idx + 1) % accumulation == 0
+        with _ddp_no_sync(model, step_now):
+            with amp.autocast():
+                loss = criterion(model(images), targets)
+            bad = all_reduce_sum((~torch.isfinite(loss.detach())).float().reshape(1))
+            if bad.item() > 0:
+                raise NonFiniteLossError(
+                    f"loss is {loss.item()} at epoch {epoch} iteration {idx} "
+                    f"(in {int(bad.item())} process(es)); stopping, the last checkpoint in "
+                    f"{config.OUTPUT} is the last good state")
+            scaler.scale(loss / accumulation).backward()
+        if step_now:
+            # Clipped once per optimizer step, on the full accumulated gradient (the original
+            # clipped the partial sums at every micro-step).
+            scaler.unscale_(optimizer)
+            max_norm = config.TRAIN.CLIP_GRAD if config.TRAIN.CLIP_GRAD else float("inf")
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            lr_scheduler.step_update(epoch * steps + idx)
+            norm_meter.update(float(grad_norm))
+        loss_meter.update(loss.item(), len(targets))
+        batch_time.update(time.time() - end)
+        end = time.time()
+        global_step = epoch * steps + idx
+        if writer is not None:
+            writer.add_scalar("train/loss", loss_meter.val, global_step)
+            writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], global_step)
+        if idx % config.PRINT_FREQ == 0 or idx == steps - 1:
+            eta = datetime.timedelta(seconds=int(batch_time.avg * (steps - idx - 1)))
+            rate = len(targets) * world_size / max(batch_time.avg, 1e-9)
+            logger.info(
+                f"Train: [{epoch}/{config.TRAIN.EPOCHS}][{idx}/{steps}]\t"
+                f"eta {eta} lr {optimizer.param_groups[0]['lr']:.6f}\t"
+                f"time {batch_time.val:.4f} ({batch_time.avg:.4f})\t"
+                f"loss {loss_meter.val:.4f} ({loss_meter.avg:.4f})\t"
+                f"grad_norm {norm_meter.val:.4f} ({norm_meter.avg:.4f})\t"
+                f"throughput {rate:.1f} img/s\tmem {memory_mb(device):.0f}MB")
+    skipped_all = int(all_reduce_sum(torch.tensor([skipped_total], device=device)).item())
+    if skipped_all:
+        logger.warning(f"epoch {epoch}: skipped {skipped_all} unreadable training images")
+    logger.info(f"EPOCH {epoch} training takes "
+                f"{datetime.timedelta(seconds=int(time.time() - start))}")
+    return {"loss": loss_meter.avg, "skipped": skipped_all}
+
+
+@torch.no_grad()
+def validate(config, model: nn.Module, loader, amp: Amp, device: torch.device,
+             logger: logging.Logger) -> dict:
+    """Top-1 / top-5 (percent) and mean loss over the whole set, summed across processes."""
+    model.eval()
+    totals = torch.zeros(5, dtype=torch.float64, device=device)  # top1, top5, loss, n, skipped
+    for idx, (images, targets, skipped) in enumerate(loader):
+        images = images.to(device, non_blocking=True)
+        targets = targets.to(device, non_blocking=True)
+        with amp.autocast():
+            logits = model(images)
+        logits = logits.float()
+        k = min(5, logits.shape[1])
+        hits = logits.topk(k, dim=1).indices.eq(targets[:, None])
+        totals += torch.tensor([hits[:, 0].sum().item(), hits.any(dim=1).sum().item(),
+                                F.cross_entropy(logits, targets, reduction="sum").item(),
+                                len(targets), skipped], dtype=torch.float64, device=device)
+        if idx % config.PRINT_FREQ == 0:
+            logger.info(f"Test: [{idx}/{len(loader)}]\tmem {memory_mb(device):.0f}MB")
+    top1, top5, loss_sum, count, skipped = all_reduce_sum(totals).tolist()
+    if count == 0:
+        raise RuntimeError("validation saw no images")
+    if skipped:
+        logger.warning(f"validation skipped {int(skipped)} unreadable images")
+    result = {"acc1": 100 * top1 / count, "acc5": 100 * top5 / count,
+              "loss": loss_sum / count, "count": int(count)}
+    logger.info(f" * Acc@1 {result['acc1']:.3f} Acc@5 {result['acc5']:.3f}")
+    return result
+
+
+@torch.no_grad()
+def throughput(loader, model: nn.Module, amp: Amp, device: torch.device,
+               logger: logging.Logger, warmup: int = 50, timed: int = 100) -> float:
+    """Images per second of forward passes on one validation batch."""
+    model.eval()
+    images = next(iter(loader))[0].to(device, non_blocking=True)
+    with amp.autocast():
+        for _ in range(warmup):
+            model(images)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.time()
+        for _ in range(timed):
+            model(images)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    rate = timed * len(images) / (time.time() - start)
+    logger.info(f"batch_size {len(images)} throughput {rate:.1f} img/s")
+    return rate

@@ -1,0 +1,228 @@
+"""Train or evaluate an ImageNet classifier (HRFormer or a timm baseline).
+
+The original's command line (Swin-Transformer style), run through torchrun:
+
+    torchrun --nproc_per_node 8 main.py --cfg configs/hrt/hrt_small.yaml \
+        --data-path /data/imagenet --batch-size 128
+    python main.py --eval --cfg configs/hrt/hrt_small.yaml --resume hrt_small.pth \
+        --data-path /data/imagenet
+
+The output folder is `<--output>/<MODEL.NAME>/<--tag>`; a run restarted with the same folder
+resumes from its `latest.pth`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
+from torch.nn.parallel import DistributedDataParallel
+
+from config import load_config
+from data import build_loaders, build_mixup
+from engine.checkpoint import (find_auto_resume, gather_rng_states, load_model_weights,
+                               model_state, resume_training, safe_load, save_checkpoint)
+from engine.distributed import DistInfo, barrier, init_distributed
+from engine.logger import create_logger, create_tensorboard_writer
+from engine.loop import Amp, NonFiniteLossError, throughput, train_one_epoch, validate
+from engine.optim import build_optimizer, build_scheduler, scaled_lrs
+from models import build_model
+
+METRICS_FILE = "metrics.jsonl"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser("HRFormer ImageNet training and evaluation")
+    p.add_argument("--cfg", required=True, metavar="FILE", help="yaml config file")
+    p.add_argument("--opts", nargs="+", default=None, help="config overrides: KEY VALUE ...")
+    p.add_argument("--batch-size", type=int, help="batch size per process")
+    p.add_argument("--data-path", help="ImageNet root (folder or zip layout, detected)")
+    p.add_argument("--zip", action="store_true", help="require the zipped layout")
+    p.add_argument("--cache-mode", default="part", choices=["no", "full", "part"],
+                   help="zip layout: no cache, cache all images, or this process's share")
+    p.add_argument("--resume", help="checkpoint to resume from (or to evaluate)")
+    p.add_argument("--accumulation-steps", type=int, help="gradient accumulation steps")
+    p.add_argument("--use-checkpoint", action="store_true",
+                   help="gradient checkpointing per transformer block (saves memory)")
+    # The original parsed this flag but never applied it; here it overrides AMP_OPT_LEVEL.
+    p.add_argument("--amp-opt-level", choices=["O0", "O1", "O2"],
+                   help="O0: fp32; O1/O2: torch.amp autocast (default: from the config)")
+    p.add_argument("--output", default="output", metavar="PATH", help="root of output folders")
+    p.add_argument("--tag", help="output sub-folder name (default: the config's TAG)")
+    p.add_argument("--eval", action="store_true", help="evaluate only")
+    p.add_argument("--throughput", action="store_true", help="measure throughput only")
+    p.add_argument("--data-set", default="IMNET", choices=["IMNET"], help="dataset (ImageNet)")
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead.
+    p.add_argument("--local_rank", "--local-rank", type=int, default=0, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace):
+    """The yaml config with --opts, then the dedicated flags (which win, as in the original)."""
+    config = load_config(args.cfg, args.opts)
+    config.defrost()
+    if args.batch_size:
+        config.DATA.BATCH_SIZE = args.batch_size
+    if args.data_path:
+        config.DATA.DATA_PATH = args.data_path
+    if args.zip:
+        config.DATA.ZIP_MODE = True
+    config.DATA.CACHE_MODE = args.cache_mode
+    if args.resume:
+        config.MODEL.RESUME = args.resume
+    if args.accumulation_steps:
+        config.TRAIN.ACCUMULATION_STEPS = args.accumulation_steps
+    if args.use_checkpoint:
+        config.TRAIN.USE_CHECKPOINT = True
+    if args.amp_opt_level:
+        config.AMP_OPT_LEVEL = args.amp_opt_level
+    if args.tag:
+        config.TAG = args.tag
+    config.EVAL_MODE = args.eval
+    config.THROUGHPUT_MODE = args.throughput
+    config.LOCAL_RANK = args.local_rank
+    config.OUTPUT = str(Path(args.output) / config.MODEL.NAME / config.TAG)
+    config.freeze()
+    if not config.DATA.DATA_PATH:
+        raise SystemExit("main.py: no data path; pass --data-path or set DATA.DATA_PATH")
+    return config
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def build_criterion(config, mixup):
+    """Soft-target CE with mixup (smoothing is folded into the targets), else smoothed CE."""
+    if mixup is not None:
+        return SoftTargetCrossEntropy()
+    if config.MODEL.LABEL_SMOOTHING > 0:
+        return LabelSmoothingCrossEntropy(smoothing=config.MODEL.LABEL_SMOOTHING)
+    return torch.nn.CrossEntropyLoss()
+
+
+def resume_path(config, output: Path, logger) -> str:
+    """An explicit --resume wins; otherwise AUTO_RESUME looks in the output folder.
+
+    (The original let an auto-resume file silently override --resume.)
+    """
+    if config.MODEL.RESUME:
+        return config.MODEL.RESUME
+    if config.TRAIN.AUTO_RESUME and not config.EVAL_MODE:
+        found = find_auto_resume(output)
+        if found is not None:
+            logger.info(f"auto-resume from {found}")
+            return str(found)
+    return ""
+
+
+def run(config, info: DistInfo) -> dict:
+    """Train (or evaluate / measure); returns the last validation result and the history."""
+    seed_everything(config.SEED + info.rank)
+    output = Path(config.OUTPUT)
+    logger = create_logger(output, info.rank)
+    if info.is_main:
+        (output / "config.yaml").write_text(config.dump())
+    logger.info(f"{info.world_size} process(es) on {info.device}; output {output}")
+    training = not (config.EVAL_MODE or config.THROUGHPUT_MODE)
+    _, _, train_loader, val_loader = build_loaders(config, info.rank, info.world_size, training)
+
+    model = build_model(config).to(info.device)
+    logger.info(f"{config.MODEL.NAME}: {sum(p.numel() for p in model.parameters()):,} params")
+    amp = Amp.from_config(config, info.device)
+    scaler = amp.grad_scaler()
+    lrs = scaled_lrs(config, info.world_size)
+    logger.info(f"scaled lr {lrs.lr:.3e}, warmup lr {lrs.warmup_lr:.3e}, min lr {lrs.min_lr:.3e}")
+    optimizer = build_optimizer(config, model, lrs.lr)
+    lr_scheduler = build_scheduler(config, optimizer, lrs, len(train_loader)) if training else None
+    net = model
+    if info.world_size > 1:
+        # Unsynchronised BatchNorm statistics per process, as in the original.
+        net = DistributedDataParallel(
+            model, device_ids=[info.local_rank] if info.device.type == "cuda" else None,
+            broadcast_buffers=False)
+
+    start_epoch, max_accuracy, result = config.TRAIN.START_EPOCH, 0.0, {}
+    source = resume_path(config, output, logger)
+    if source:
+        checkpoint = safe_load(source)
+        load_model_weights(model, model_state(checkpoint, source), source)
+        resumable = all(k in checkpoint for k in ("optimizer", "lr_scheduler", "epoch"))
+        if training and resumable and not config.MODEL.RESUME_ONLY_MODEL:
+            start_epoch, max_accuracy = resume_training(
+                checkpoint, source, optimizer, lr_scheduler, scaler, info.rank,
+                info.world_size, logger)
+        del checkpoint
+        result = validate(config, net, val_loader, amp, info.device, logger)
+        logger.info(f"accuracy of {source} on {result['count']} images: {result['acc1']:.2f}%")
+        max_accuracy = max(max_accuracy, result["acc1"])
+        if config.EVAL_MODE:
+            return {"val": result, "history": []}
+    if config.THROUGHPUT_MODE:
+        return {"throughput": throughput(val_loader, net, amp, info.device, logger)}
+    if config.EVAL_MODE:
+        return {"val": validate(config, net, val_loader, amp, info.device, logger),
+                "history": []}
+
+    mixup = build_mixup(config)
+    criterion = build_criterion(config, mixup)
+    writer = create_tensorboard_writer(output, info.rank)
+    history, begin = [], time.time()
+    logger.info(f"training epochs {start_epoch}..{config.TRAIN.EPOCHS - 1}")
+    for epoch in range(start_epoch, config.TRAIN.EPOCHS):
+        train_loader.sampler.set_epoch(epoch)
+        stats = train_one_epoch(config, net, criterion, train_loader, optimizer, epoch, mixup,
+                                lr_scheduler, scaler, amp, info.device, info.world_size,
+                                logger, writer)
+        rng = gather_rng_states()
+        if info.is_main:
+            periodic = epoch % config.SAVE_FREQ == 0 or epoch == config.TRAIN.EPOCHS - 1
+            save_checkpoint(output, epoch, model, optimizer, lr_scheduler, scaler, max_accuracy,
+                            config, rng, periodic, logger)
+        barrier()
+        result = validate(config, net, val_loader, amp, info.device, logger)
+        max_accuracy = max(max_accuracy, result["acc1"])
+        logger.info(f"Max accuracy: {max_accuracy:.2f}%")
+        record = {"epoch": epoch, "train_loss": stats["loss"], "val_loss": result["loss"],
+                  "val_acc1": result["acc1"], "val_acc5": result["acc5"],
+                  "lr": optimizer.param_groups[0]["lr"]}
+        history.append(record)
+        if info.is_main:
+            with open(output / METRICS_FILE, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        if writer is not None:
+            for key in ("val_acc1", "val_acc5", "val_loss"):
+                writer.add_scalar(key.replace("_", "/", 1), record[key], epoch)
+            writer.flush()
+    if writer is not None:
+        writer.close()
+    logger.info(f"training time {timedelta(seconds=int(time.time() - begin))}")
+    return {"val": result, "history": history, "max_accuracy": max_accuracy}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    info = init_distributed()
+    config = build_config(parse_args(argv))
+    try:
+        return run(config, info)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except NonFiniteLossError as err:
+        print(f"main.py: {err}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,72 @@
+"""torchrun with 2 CPU processes (gloo), through run_dist.sh and run_eval.sh."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import CLS_ROOT, TINY_CONFIG
+from config import load_config
+from data import build_loaders
+from datagen import make_folder_layout
+from engine.checkpoint import load_model_weights, model_state, safe_load
+from engine.loop import Amp, validate
+from models import build_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+SUMMARY = re.compile(r" \* Acc@1 ([\d.]+) Acc@5 ([\d.]+)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(script: str, *args: str) -> str:
+    env = {**os.environ, "PYTHON": sys.executable, "MASTER_PORT": str(free_port()),
+           "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(["bash", script, *args], cwd=CLS_ROOT, env=env, capture_output=True,
+                          text=True, timeout=400)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return done.stdout
+
+
+def test_two_process_training_and_reduced_evaluation(tmp_path: Path) -> None:
+    # 9 train images: 5 per process after DistributedSampler padding -> 2 batches of 2.
+    # 9 val images: shards of 5 and 4, so averaging per-process percentages would be wrong.
+    data = make_folder_layout(tmp_path / "data", train_per_class=3, val_per_class=3)
+    out = tmp_path / "out"
+    launch("run_dist.sh", str(TINY_CONFIG), str(data), "2", "--output", str(out), "--tag", "t",
+           "--opts", "TRAIN.EPOCHS", "1", "DATA.BATCH_SIZE", "2")
+    run = out / "hrt_test_tiny" / "t"
+    log0, log1 = ((run / f"log_rank{r}.txt").read_text() for r in (0, 1))
+    assert "2 process(es) on cpu" in log0
+    for log in (log0, log1):  # both processes ran exactly two iterations
+        assert "Train: [0/1][1/2]" in log and "[2/2]" not in log
+    checkpoint = safe_load(run / "latest.pth")
+    assert checkpoint["epoch"] == 0 and len(checkpoint["rng"]) == 2
+
+    stdout = launch("run_eval.sh", str(TINY_CONFIG), str(run / "latest.pth"), str(data), "2",
+                    "--output", str(tmp_path / "eval"))
+    (top1, top5), = SUMMARY.findall(stdout)
+    # The same checkpoint evaluated in this single process.
+    config = load_config(TINY_CONFIG, ["DATA.DATA_PATH", str(data), "DATA.BATCH_SIZE", "2"])
+    _, _, _, val_loader = build_loaders(config, train=False)
+    model = build_model(config)
+    load_model_weights(model, model_state(checkpoint, "latest.pth"), "latest.pth")
+    expected = validate(config, model, val_loader, Amp.from_config(config, torch.device("cpu")),
+                        torch.device("cpu"), logging.getLogger("test"))
+    assert expected["count"] == 9
+    assert float(top1) == pytest.approx(expected["acc1"], abs=1e-3)
+    assert float(top5) == pytest.approx(expected["acc5"], abs=1e-3)
+    eval_log = tmp_path / "eval" / "hrt_test_tiny" / "eval" / "log_rank0.txt"
+    assert "on 9 images" in eval_log.read_text()
