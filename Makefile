@@ -17,12 +17,12 @@ STAMP := $(VENV)/.installed
 
 TASKS      := cls pose seg
 # subprojects that have a demo-<task> block below
-DEMO_TASKS := cls
+DEMO_TASKS := cls seg
 TASK       ?= all
 
 selected = $(if $(filter all,$(TASK)),$(1),$(TASK))
 
-.PHONY: install test demo demo-cls clean
+.PHONY: install test demo demo-cls demo-seg demo-pose clean
 
 # ---------------------------------------------------------------------------
 # install
@@ -77,6 +77,10 @@ demo-cls: install
 	cd cls && $(PY) tools/benchmark.py --models hrt_small --batch-size 2 --input-size 224
 	@echo "=== cls: train and evaluate a small HRFormer on scikit-learn's digits ==="
 	cd cls && $(PY) tools/demo.py
+
+demo-seg: install
+	@echo "=== seg: train and evaluate HRFormer + OCR on generated scenes ==="
+	cd seg && $(PY) tools/demo.py
 
 demo-%:
 	@echo "no demo for '$*' (available: $(DEMO_TASKS))" >&2; exit 1

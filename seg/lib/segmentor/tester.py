@@ -1,0 +1,77 @@
+"""`--phase test`: predict a split, write raw-id label PNGs and colour PNGs, score them."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..datasets import build_eval_loader, build_mapper
+from ..datasets.labels import colorize
+from ..utils import distributed
+from ..utils.configer import Configer
+from .checkpoints import load_weights, read_checkpoint
+from .evaluator import evaluate, log_scores
+from .inference import Predictor
+from .model_builder import build_model
+
+log = logging.getLogger(__name__)
+
+
+def test_split(configer: Configer) -> str:
+    """`test.split` if set; else, as the original, the unlabelled test split when the output
+    folder's own name contains 'test' (only that name: a parent path never switches it)."""
+    split = configer.get("test.split", default=None)
+    if split:
+        return split
+    out_dir = configer.get("test.out_dir", default=None)
+    return "test" if out_dir and "test" in Path(out_dir).name else "val"
+
+
+class PredictionWriter:
+    """Saves `<out_dir>/label/<name>.png` (dataset raw ids, e.g. Cityscapes label ids) and
+    `<out_dir>/vis/<name>.png` (colours)."""
+
+    def __init__(self, out_dir: str | Path, configer: Configer) -> None:
+        self.label_dir = Path(out_dir) / "label"
+        self.vis_dir = Path(out_dir) / "vis"
+        self.label_dir.mkdir(parents=True, exist_ok=True)
+        self.vis_dir.mkdir(parents=True, exist_ok=True)
+        self.mapper = build_mapper(configer)
+        self.num_classes = configer.get("data.num_classes")
+
+    def __call__(self, pred: np.ndarray, meta: dict) -> None:
+        Image.fromarray(self.mapper.to_raw_ids(pred)).save(self.label_dir / f"{meta['name']}.png")
+        Image.fromarray(colorize(pred, self.num_classes)).save(
+            self.vis_dir / f"{meta['name']}.png")
+
+
+def run_test(configer: Configer, device: torch.device) -> dict | None:
+    resume = configer.get("network.resume", default=None)
+    if not resume:
+        raise ValueError("--phase test needs --resume <checkpoint>")
+    model = build_model(configer, device)
+    load_weights(model, read_checkpoint(resume), f"checkpoint {resume}",
+                 strict=configer.get("network.resume_strict", default=True))
+    split = test_split(configer)
+    loader = build_eval_loader(configer, split, section="test")
+    predictor = Predictor(configer, "test")
+    out_dir = configer.get("test.out_dir", default=None)
+    writer = PredictionWriter(out_dir, configer) if out_dir else None
+    log.info("testing %s on the %s split (%s, scales %s)", resume, split, predictor.mode,
+             predictor.scales if predictor.mode == "ms_test" else [1.0])
+    score = evaluate(model, loader, predictor, configer.get("data.num_classes"), device,
+                     on_prediction=writer)
+    if split == "test":
+        log.info("wrote predictions to %s (no labels to score)", out_dir)
+        return None
+    log_scores(score, configer.get("data.class_names", default=None))
+    result = {"split": split, "mode": predictor.mode, "mIoU": score.miou(),
+              "pixel_acc": score.pixel_accuracy(),
+              "per_class_iou": [None if np.isnan(v) else float(v) for v in score.iou()]}
+    if out_dir and distributed.is_main():
+        (Path(out_dir) / "metrics.json").write_text(json.dumps(result, indent=1))
+    return result

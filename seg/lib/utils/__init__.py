@@ -1,0 +1,1 @@
+"""Configuration, logging and distributed helpers."""

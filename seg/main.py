@@ -1,0 +1,141 @@
+"""openseg-style entry point: `python main.py --configs X.json --phase train|test [flags]
+[key.sub value ...]`. Flags override the JSON; trailing pairs override any key."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lib.utils import distributed
+from lib.utils.configer import Configer
+from lib.utils.logger import setup_logging
+
+log = logging.getLogger("main")
+
+# flag -> dotted config key it overrides
+FLAG_KEYS = {
+    "phase": "phase", "gpu": "gpu", "data_dir": "data.data_dir", "drop_last": "data.drop_last",
+    "workers": "data.workers", "train_batch_size": "train.batch_size",
+    "val_batch_size": "val.batch_size", "checkpoints_root": "checkpoints.checkpoints_root",
+    "checkpoints_name": "checkpoints.checkpoints_name", "save_iters": "checkpoints.save_iters",
+    "model_name": "network.model_name", "backbone": "network.backbone",
+    "bn_type": "network.bn_type", "pretrained": "network.pretrained",
+    "resume": "network.resume", "resume_strict": "network.resume_strict",
+    "resume_continue": "network.resume_continue",
+    "resume_eval_train": "network.resume_eval_train",
+    "resume_eval_val": "network.resume_eval_val", "gathered": "network.gathered",
+    "loss_balance": "network.loss_balance", "with_cp": "network.with_cp",
+    "drop_path_rate": "network.drop_path_rate", "optim_method": "optim.optim_method",
+    "group_method": "optim.group_method", "base_lr": "lr.base_lr", "nbb_mult": "lr.nbb_mult",
+    "lr_policy": "lr.lr_policy", "is_warm": "lr.is_warm", "loss_type": "loss.loss_type",
+    "max_iters": "solver.max_iters", "max_epoch": "solver.max_epoch",
+    "display_iter": "solver.display_iter", "test_interval": "solver.test_interval",
+    "log_to_file": "logging.log_to_file", "log_file": "logging.log_file",
+    "test_dir": "test.test_dir", "out_dir": "test.out_dir", "test_split": "test.split",
+    "save_prob": "test.save_prob", "amp": "train.amp", "seed": "seed",
+}
+
+
+def yes_no(text: str) -> bool:
+    if text.lower() in ("y", "yes", "true", "1"):
+        return True
+    if text.lower() in ("n", "no", "false", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected y or n, got {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--configs", required=True, help="JSON config file")
+    p.add_argument("--phase", choices=["train", "test"], default="train")
+    p.add_argument("--gpu", type=int, nargs="+", help="GPU ids (process count for --distributed)")
+    p.add_argument("--distributed", action="store_true",
+                   help="one process per GPU; relaunches itself with torchrun if needed")
+    p.add_argument("--local_rank", "--local-rank", type=int, default=None,
+                   help="accepted for torch.distributed.launch; LOCAL_RANK is used")
+    for flag in ("data_dir", "checkpoints_root", "checkpoints_name", "model_name", "backbone",
+                 "bn_type", "pretrained", "resume", "optim_method", "group_method",
+                 "lr_policy", "loss_type", "log_file", "test_dir", "out_dir"):
+        p.add_argument(f"--{flag}", default=None)
+    for flag in ("workers", "train_batch_size", "val_batch_size", "save_iters", "max_iters",
+                 "max_epoch", "display_iter", "test_interval", "seed"):
+        p.add_argument(f"--{flag}", type=int, default=None)
+    for flag in ("base_lr", "nbb_mult", "drop_path_rate"):
+        p.add_argument(f"--{flag}", type=float, default=None)
+    for flag in ("drop_last", "resume_strict", "resume_continue", "resume_eval_train",
+                 "resume_eval_val", "gathered", "loss_balance", "is_warm", "log_to_file",
+                 "save_prob", "with_cp", "cudnn"):
+        p.add_argument(f"--{flag}", type=yes_no, default=None, metavar="y|n")
+    p.add_argument("--amp", choices=["fp16", "bf16", "none"], default=None)
+    p.add_argument("--num_threads", type=int, default=None,
+                   help="CPU threads of this process (default: torch's choice)")
+    p.add_argument("--test_split", choices=["val", "test"], default=None,
+                   help="split for --phase test (default: test if the out_dir name says so)")
+    # accepted for compatibility with the original's scripts; they change nothing here
+    p.add_argument("--shape", type=int, nargs="+", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--fig_num", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--use_ground_truth", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def load_config(argv: list[str]) -> tuple[Configer, argparse.Namespace]:
+    args, extra = build_parser().parse_known_args(argv)
+    configer = Configer.from_file(args.configs)
+    configer.apply_overrides(vars(args), FLAG_KEYS)
+    configer.apply_pairs(extra)
+    root = configer.get("checkpoints.checkpoints_root", default=None)
+    if root:
+        configer.set("checkpoints.checkpoints_dir",
+                     str(Path(root) / configer.get("checkpoints.checkpoints_dir")))
+    return configer, args
+
+
+def relaunch_with_torchrun(args: argparse.Namespace, argv: list[str]) -> None:
+    """The original re-launched itself with one process per listed GPU; so does this."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    nproc = len(visible.split(",")) if visible else len(args.gpu or [0])
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
+           "--standalone", str(Path(__file__).resolve()), *argv]
+    os.execv(sys.executable, cmd)
+
+
+def main(argv: list[str] | None = None) -> dict | float | None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    configer, args = load_config(argv)
+    if args.distributed and not distributed.launched_by_torchrun():
+        relaunch_with_torchrun(args, argv)
+    device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    distributed.init(device_type)
+    device = torch.device(device_type, distributed.local_rank()) if device_type == "cuda" \
+        else torch.device("cpu")
+    log_file = configer.get("logging.log_file", default=None) \
+        if configer.get("logging.log_to_file", default=False) else None
+    setup_logging(log_file, configer.get("logging.stdout_level", default="info"))
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    seed = configer.get("seed", default=304)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if args.cudnn is not None and device_type == "cuda":
+        torch.backends.cudnn.benchmark = args.cudnn
+    log.info("config %s, phase %s, %d process(es) on %s", args.configs,
+             configer.get("phase"), distributed.world_size(), device)
+    try:
+        if configer.get("phase") == "train":
+            from lib.segmentor.trainer import Trainer
+            return Trainer(configer, device).train()
+        from lib.segmentor.tester import run_test
+        return run_test(configer, device)
+    finally:
+        distributed.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# pascal_context: hrt_base_ocr_v3 on hrt_base_win15 (original single/multi-scale mIoU: not in the README).
+# Usage: run_hrt_base_ocr_v3_ohem_w15.sh train | resume | val [ss|ms] | val3x | val6x | test [ss|ms]
+# As the original: plain cross-entropy (fs_auxce_loss) although the file name says ohem.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../common.sh"
+
+DATASET=pascal_context
+DATA_SUBDIR=pascal_context
+BACKBONE=hrt_base_win15
+MODEL_NAME=hrt_base_ocr_v3
+LOSS_TYPE=fs_auxce_loss
+DROP_PATH=0.3
+MAX_ITERS=60000
+BATCH=16
+TEST_INTERVAL=10000
+PRETRAINED=hrt_base.pth
+VAL_CONFIG=H_48_D_4_TEST_MS3x.json
+VAL_CKPT=latest
+TEST_SPLIT=val
+CHECKPOINTS_NAME="${CHECKPOINTS_NAME:-${MODEL_NAME}_${BACKBONE}_ohem_w15}"
+EXTRA_TRAIN_ARGS=(--nbb_mult 10)
+
+run_experiment "$@"

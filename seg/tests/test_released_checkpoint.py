@@ -1,0 +1,39 @@
+"""An openseg-layout checkpoint (as released: `module.` keys, `config_dict`, no optimizer)
+loads strictly through main.py's path, reproduces the original's outputs and evaluates."""
+import torch
+
+from conftest import assert_matches_reference, fixture, load_recipe_weights
+from helpers_train import DEMO_CONFIG, eval_args, make_dataset
+from lib.models.backbones.hrformer import seeded_input
+from lib.segmentor.checkpoints import load_weights, read_checkpoint
+from lib.segmentor.model_builder import build_model
+from main import load_config, main
+
+MICRO = "seg_micro_ocr_v2"   # the demo layout is the micro fixture's layout
+NINETEEN = ["data.num_classes", "19"]
+
+
+def write_released_checkpoint(path):
+    configer, _ = load_config(["--configs", DEMO_CONFIG, *NINETEEN])
+    model = build_model(configer, torch.device("cpu"))
+    load_recipe_weights(model, MICRO)
+    state = {f"module.{k}": v for k, v in model.state_dict().items()}
+    torch.save({"config_dict": {"iters": 80000}, "state_dict": state}, path)
+
+
+def test_released_layout_reproduces_fixture_and_evaluates(tmp_path):
+    path = tmp_path / "released_max_performance.pth"
+    write_released_checkpoint(path)
+    configer, _ = load_config(["--configs", DEMO_CONFIG, "--resume", str(path), *NINETEEN])
+    model = build_model(configer, torch.device("cpu"))
+    load_weights(model, read_checkpoint(path), str(path), strict=True)
+    model.eval()
+    case = fixture(MICRO)["cases"][0]
+    with torch.no_grad():
+        out_aux, out = model(seeded_input(case["input_shape"]))
+    assert_matches_reference(out_aux, case["outputs"]["out_aux"], "out_aux")
+    assert_matches_reference(out, case["outputs"]["out"], "out")
+
+    data = make_dataset(tmp_path, num_train=1, num_val=1)
+    result = main(eval_args(data, path, tmp_path / "out") + NINETEEN)
+    assert 0.0 <= result["mIoU"] <= 1.0 and len(result["per_class_iou"]) == 19
