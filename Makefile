@@ -2,7 +2,7 @@
 #
 #   make install            create .venv and install everything (once; then a no-op)
 #   make test               run the tests of cls/, pose/ and seg/
-#   make demo               run the demos (currently: cls model table + speed)
+#   make demo               run the demos (model/speed tables, then cls, pose, seg training)
 #   make test TASK=pose     only one subproject (TASK = cls | pose | seg)
 #   make demo TASK=cls
 #   make clean              remove generated outputs (keeps .venv)
@@ -17,7 +17,7 @@ STAMP := $(VENV)/.installed
 
 TASKS      := cls pose seg
 # subprojects that have a demo-<task> block below
-DEMO_TASKS := cls seg
+DEMO_TASKS := cls pose seg
 TASK       ?= all
 
 selected = $(if $(filter all,$(TASK)),$(1),$(TASK))
@@ -77,6 +77,10 @@ demo-cls: install
 	cd cls && $(PY) tools/benchmark.py --models hrt_small --batch-size 2 --input-size 224
 	@echo "=== cls: train and evaluate a small HRFormer on scikit-learn's digits ==="
 	cd cls && $(PY) tools/demo.py
+
+demo-pose: install
+	@echo "=== pose: train and evaluate HRFormer on generated stick figures (COCO format) ==="
+	cd pose && $(PY) tools/demo.py
 
 demo-seg: install
 	@echo "=== seg: train and evaluate HRFormer + OCR on generated scenes ==="

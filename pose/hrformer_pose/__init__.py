@@ -11,5 +11,10 @@ apply_compat_fixes()
 
 from .backbone import HRT  # noqa: E402  (registers `HRT`)
 from .checkpoint import convert_official_state_dict, to_official_state_dict  # noqa: E402
+from .hooks import StopOnNonFiniteLossHook  # noqa: E402  (registers the hook)
+from .runtime import CPUDistributedDataParallel  # noqa: E402  (registers the wrapper)
+from .transforms import OriginalRandomBBoxTransform  # noqa: E402  (registers the transform)
 
-__all__ = ["HRT", "apply_compat_fixes", "convert_official_state_dict", "to_official_state_dict"]
+__all__ = ["CPUDistributedDataParallel", "HRT", "OriginalRandomBBoxTransform",
+           "StopOnNonFiniteLossHook", "apply_compat_fixes", "convert_official_state_dict",
+           "to_official_state_dict"]

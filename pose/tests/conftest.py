@@ -91,3 +91,38 @@ def recipe_model():
         return cache[manifest_name]
 
     return get
+
+
+POSE = REPO / "pose"
+COCO_CONFIGS = sorted((POSE / "configs" / "hrformer" / "coco").glob("*.py"))
+DEMO_CONFIG = POSE / "configs" / "demo" / "hrt_demo_stick_figures_128x96.py"
+
+
+@pytest.fixture(scope="session")
+def stick_data(tmp_path_factory) -> Path:
+    """A tiny generated COCO-format keypoint set: train (4 images) and val (3 images)."""
+    from demo.stick_figures import make_split
+
+    root = tmp_path_factory.mktemp("stick_figures")
+    make_split(root, "train", 4, seed=1)
+    make_split(root, "val", 3, seed=2)
+    return root
+
+
+def data_options(root: Path, batch_size: int = 2) -> dict:
+    """Config overrides pointing a config's loaders and evaluator at `stick_data`."""
+    options: dict = {}
+    for loader, split in (("train_dataloader", "train"), ("val_dataloader", "val"),
+                          ("test_dataloader", "val")):
+        options.update({
+            f"{loader}.batch_size": batch_size, f"{loader}.num_workers": 0,
+            f"{loader}.persistent_workers": False,
+            f"{loader}.dataset.data_root": str(root) + "/",
+            f"{loader}.dataset.ann_file": f"annotations/{split}.json",
+            f"{loader}.dataset.data_prefix.img": f"{split}/",
+        })
+    for loader in ("val_dataloader", "test_dataloader"):
+        options[f"{loader}.dataset.bbox_file"] = None
+    for evaluator in ("val_evaluator", "test_evaluator"):
+        options[f"{evaluator}.ann_file"] = str(root / "annotations" / "val.json")
+    return options

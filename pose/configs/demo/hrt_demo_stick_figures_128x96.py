@@ -1,0 +1,119 @@
+# The embedded demo (tools/demo.py): a small HRFormer trained for a few minutes on CPU on the
+# generated stick-figure dataset (demo/stick_figures.py), evaluated with COCO keypoint AP.
+# Same components as the COCO configs; smaller model, input and schedule, a higher learning
+# rate and milder augmentation so that it converges in minutes.
+custom_imports = dict(imports=['hrformer_pose'], allow_failed_imports=False)
+default_scope = 'mmpose'
+
+max_epochs = 6
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
+val_cfg = dict()
+test_cfg = dict()
+
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.01),
+    paramwise_cfg=dict(custom_keys={'relative_position_bias_table': dict(decay_mult=0.)}))
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=100, start_factor=0.001, by_epoch=False),
+    dict(type='CosineAnnealingLR', begin=0, end=max_epochs, T_max=max_epochs, eta_min=2e-5,
+         by_epoch=True, convert_to_iter_based=True),
+]
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=20),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='PoseVisualizationHook', enable=False))
+custom_hooks = [dict(type='StopOnNonFiniteLossHook')]
+env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+               dist_cfg=dict(backend='gloo'))
+# The relative position tables get no gradient (the pose backbone does not add the bias).
+model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True,
+                         broadcast_buffers=False)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='PoseLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True, num_digits=6)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0)
+
+codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2)
+
+channels = (16, 32, 64, 128)
+model = dict(
+    type='TopdownPoseEstimator',
+    data_preprocessor=dict(type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+    backbone=dict(
+        type='HRT',
+        in_channels=3,
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
+        # From scratch: the original's N(0, 0.001) conv init shrinks activations into float
+        # denormals, which are very slow on CPUs; He init trains faster here.
+        init_cfg=dict(type='Kaiming', layer='Conv2d'),
+        extra=dict(
+            drop_path_rate=0.0,
+            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1, ),
+                        num_channels=(32, ), num_heads=[2], num_mlp_ratios=[4]),
+            stage2=dict(num_modules=1, num_branches=2, block='TRANSFORMER_BLOCK',
+                        num_blocks=(1, 1), num_channels=channels[:2], num_heads=[1, 2],
+                        num_mlp_ratios=[4, 4], num_window_sizes=[7, 7]),
+            stage3=dict(num_modules=1, num_branches=3, block='TRANSFORMER_BLOCK',
+                        num_blocks=(1, 1, 1), num_channels=channels[:3], num_heads=[1, 2, 4],
+                        num_mlp_ratios=[4, 4, 4], num_window_sizes=[7, 7, 7]),
+            stage4=dict(num_modules=1, num_branches=4, block='TRANSFORMER_BLOCK',
+                        num_blocks=(1, 1, 1, 1), num_channels=channels, num_heads=[1, 2, 4, 8],
+                        num_mlp_ratios=[4, 4, 4, 4], num_window_sizes=[7, 7, 7, 7]))),
+    head=dict(
+        type='HeatmapHead',
+        in_channels=channels[0],
+        out_channels=17,
+        deconv_out_channels=None,
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=codec),
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
+
+dataset_type = 'CocoDataset'
+data_mode = 'topdown'
+data_root = 'demo_data/stick_figures/'
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='OriginalRandomBBoxTransform', scale_factor=0.25, rotate_factor=20),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs')
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='PackPoseInputs')
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root, data_mode=data_mode,
+                 ann_file='annotations/train.json', data_prefix=dict(img='train/'),
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=1,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(type=dataset_type, data_root=data_root, data_mode=data_mode,
+                 ann_file='annotations/val.json', data_prefix=dict(img='val/'),
+                 test_mode=True, pipeline=val_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/val.json')
+test_evaluator = val_evaluator

@@ -1,0 +1,70 @@
+"""Evaluate a checkpoint (ours, or an official mmpose 0.x one) with the config's evaluator.
+
+    python tools/test.py <config> <checkpoint> [--cfg-options ...]
+    bash tools/dist_test.sh <config> <checkpoint> <num processes> [options]
+
+COCO val2017 with the detector boxes of the config; ground-truth boxes with
+`--cfg-options val_dataloader.dataset.bbox_file=None test_dataloader.dataset.bbox_file=None`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
+from hrformer_pose.checkpoint import HEAD, OFFICIAL_HEAD  # noqa: E402
+from hrformer_pose.runtime import adapt_to_device, init_cpu_process_group  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Evaluate a pose model")
+    parser.add_argument("config", help="config file")
+    parser.add_argument("checkpoint", help="checkpoint (mmpose 1.x or the original's layout)")
+    parser.add_argument("--work-dir", help="output folder (default: work_dirs/<config name>)")
+    parser.add_argument("--out", help="also dump the raw predictions to this .pkl file")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction,
+                        help="override config entries")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
+                        default="none")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    return args
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(
+        Path("work_dirs") / Path(args.config).stem)
+    # The backbone's ImageNet init is pointless (and may be absent) when testing.
+    cfg.model.backbone.init_cfg = None
+    if args.out:
+        cfg.test_evaluator = [*(cfg.test_evaluator if isinstance(cfg.test_evaluator, list)
+                                else [cfg.test_evaluator]),
+                              dict(type="DumpResults", out_file_path=args.out)]
+    return adapt_to_device(cfg)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    init_cpu_process_group(args.launcher)
+    runner = Runner.from_cfg(build_config(args))
+    # The original's head keys (`keypoint_head.*`) are renamed while loading (see
+    # hrformer_pose/checkpoint.py and tools/convert_official_checkpoint.py).
+    runner.load_checkpoint(args.checkpoint, map_location="cpu",
+                           revise_keys=[(r"^module\.", ""), ("^" + re.escape(OFFICIAL_HEAD), HEAD)])
+    return runner.test()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Train a top-down pose model with mmengine's Runner.
+
+    python tools/train.py configs/hrformer/coco/hrt_small_coco_256x192.py
+    bash tools/dist_train.sh <config> <num processes> [options]     # torchrun, --launcher pytorch
+
+Runs the same config on GPUs and on CPU-only machines (fp32 and gloo there).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
+from hrformer_pose.runtime import adapt_to_device, init_cpu_process_group  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Train a pose model")
+    parser.add_argument("config", help="config file")
+    parser.add_argument("--work-dir", help="output folder (default: work_dirs/<config name>)")
+    parser.add_argument("--resume", nargs="?", const="auto", default=None,
+                        help="resume model, optimizer and schedule: from the given checkpoint, "
+                             "or (no value) from the latest one in the work dir")
+    parser.add_argument("--load-from", help="initialise all weights from a checkpoint")
+    parser.add_argument("--no-validate", action="store_true", help="skip validation")
+    parser.add_argument("--auto-scale-lr", action="store_true",
+                        help="scale lr by (total batch) / auto_scale_lr.base_batch_size")
+    parser.add_argument("--seed", type=int, help="random seed")
+    parser.add_argument("--deterministic", action="store_true")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction,
+                        help="override config entries, e.g. train_cfg.max_epochs=1")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
+                        default="none")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    return args
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(
+        Path("work_dirs") / Path(args.config).stem)
+    if args.resume == "auto":
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    elif args.load_from:
+        cfg.load_from = args.load_from
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+        cfg.default_hooks.checkpoint.pop("save_best", None)
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr = {**cfg.get("auto_scale_lr", {}), "enable": True}
+    if args.seed is not None or args.deterministic:
+        cfg.randomness = dict(seed=args.seed, deterministic=args.deterministic)
+    return adapt_to_device(cfg)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    init_cpu_process_group(args.launcher)
+    runner = Runner.from_cfg(build_config(args))
+    runner.train()
+
+
+if __name__ == "__main__":
+    main()
