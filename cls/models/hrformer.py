@@ -328,9 +328,22 @@ class ConvFFN(nn.Module):
         self.act3 = nn.GELU()
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.act1(conv_norm(x, self.fc1, self.norm1))
-        x = self.act2(conv_norm(x, self.dw3x3, self.norm2))
-        return self.act3(conv_norm(x, self.fc2, self.norm3))
+        x = self._gelu(self.act1, conv_norm(x, self.fc1, self.norm1))
+        x = self._gelu(self.act2, conv_norm(x, self.dw3x3, self.norm2))
+        return self._gelu(self.act3, conv_norm(x, self.fc2, self.norm3))
+
+    @staticmethod
+    def _gelu(act: nn.GELU, x: Tensor) -> Tensor:
+        # Without autograd the fresh conv output can be overwritten: no new buffer to fault in.
+        return act(x) if torch.is_grad_enabled() else torch.ops.aten.gelu_(x)
+
+
+def add_into_fresh(fresh: Tensor, other: Tensor) -> Tensor:
+    """`fresh + other`. For inference `fresh` (a temporary nobody else holds) takes the sum in
+    place: no new buffer to allocate, same values."""
+    if torch.is_grad_enabled() or fresh.dtype != other.dtype or fresh.shape != other.shape:
+        return fresh + other
+    return fresh.add_(other)
 
 
 class TransformerBlock(nn.Module):
@@ -349,9 +362,9 @@ class TransformerBlock(nn.Module):
 
     def _forward(self, x: Tensor) -> Tensor:
         t = x.permute(0, 2, 3, 1)  # channels-last view; LayerNorm and Linear act on C
-        t = t + self.drop_path(self.attn(self.norm1(t)))
+        t = add_into_fresh(self.drop_path(self.attn(self.norm1(t))), t)
         y = self.mlp(self.norm2(t).permute(0, 3, 1, 2))
-        t = t + self.drop_path(y.permute(0, 2, 3, 1))
+        t = add_into_fresh(self.drop_path(y.permute(0, 2, 3, 1)), t)
         return t.permute(0, 3, 1, 2)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -412,14 +425,18 @@ class HRModule(nn.Module):
             return xs
         out = []
         for i, paths in enumerate(self.fuse_layers):
-            y = None
+            y, owned = None, False  # owned: y is a temporary of this loop, free to overwrite
             for j, path in enumerate(paths):
                 z = xs[j] if path is None else path(xs[j])
                 if j > i and z.shape[-2:] != xs[i].shape[-2:]:
                     z = F.interpolate(z, size=xs[i].shape[-2:], mode="bilinear",
                                       align_corners=self.align_corners)
-                y = z if y is None else y + z
-            out.append(self.relu(y))
+                if y is None:
+                    y, owned = z, path is not None
+                else:
+                    y = add_into_fresh(y, z) if owned else y + z
+                    owned = True
+            out.append(F.relu(y, inplace=owned and not torch.is_grad_enabled()))
         return out
 
 
