@@ -1,9 +1,13 @@
-"""Make one config run on GPU clusters and on CPU-only machines alike."""
+"""Make one config run on GPU clusters and on CPU-only machines alike; the tools' shared setup."""
 from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS
@@ -48,3 +52,29 @@ def init_cpu_process_group(launcher: str) -> None:
     if launcher != "pytorch" or torch.cuda.is_available() or dist.is_initialized():
         return
     dist.init_process_group(backend="gloo")
+
+
+def parse_tool_args(parser: argparse.ArgumentParser, argv: list[str] | None,
+                    cfg_options_help: str) -> argparse.Namespace:
+    """tools/train.py and tools/test.py: add their shared last options, parse, set LOCAL_RANK."""
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help=cfg_options_help)
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
+                        default="none")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    return args
+
+
+def load_tool_config(args: argparse.Namespace) -> Config:
+    """The config of `parse_tool_args`' arguments: --cfg-options, launcher, work dir.
+
+    The work dir is --work-dir, else the config's `work_dir`, else work_dirs/<config name>.
+    """
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(
+        Path("work_dirs") / Path(args.config).stem)
+    return cfg

@@ -9,7 +9,6 @@ COCO val2017 with the detector boxes of the config; ground-truth boxes with
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
@@ -18,8 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
 from hrformer_pose.checkpoint import HEAD, OFFICIAL_HEAD  # noqa: E402
-from hrformer_pose.runtime import adapt_to_device, init_cpu_process_group  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from hrformer_pose.runtime import (adapt_to_device, init_cpu_process_group,  # noqa: E402
+                                   load_tool_config, parse_tool_args)
+from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 
@@ -29,23 +29,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("checkpoint", help="checkpoint (mmpose 1.x or the original's layout)")
     parser.add_argument("--work-dir", help="output folder (default: work_dirs/<config name>)")
     parser.add_argument("--out", help="also dump the raw predictions to this .pkl file")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction,
-                        help="override config entries")
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
-                        default="none")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
-    return args
+    return parse_tool_args(parser, argv, cfg_options_help="override config entries")
 
 
 def build_config(args: argparse.Namespace) -> Config:
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(
-        Path("work_dirs") / Path(args.config).stem)
+    cfg = load_tool_config(args)
     # The backbone's ImageNet init is pointless (and may be absent) when testing.
     cfg.model.backbone.init_cfg = None
     if args.out:

@@ -8,15 +8,15 @@ Runs the same config on GPUs and on CPU-only machines (fp32 and gloo there).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
-from hrformer_pose.runtime import adapt_to_device, init_cpu_process_group  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from hrformer_pose.runtime import (adapt_to_device, init_cpu_process_group,  # noqa: E402
+                                   load_tool_config, parse_tool_args)
+from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 
@@ -33,23 +33,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="scale lr by (total batch) / auto_scale_lr.base_batch_size")
     parser.add_argument("--seed", type=int, help="random seed")
     parser.add_argument("--deterministic", action="store_true")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction,
-                        help="override config entries, e.g. train_cfg.max_epochs=1")
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
-                        default="none")
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
-    return args
+    return parse_tool_args(parser, argv, cfg_options_help="override config entries, "
+                                                          "e.g. train_cfg.max_epochs=1")
 
 
 def build_config(args: argparse.Namespace) -> Config:
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(
-        Path("work_dirs") / Path(args.config).stem)
+    cfg = load_tool_config(args)
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

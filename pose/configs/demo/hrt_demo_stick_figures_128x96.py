@@ -2,8 +2,7 @@
 # generated stick-figure dataset (demo/stick_figures.py), evaluated with COCO keypoint AP.
 # Same components as the COCO configs; smaller model, input and schedule, a higher learning
 # rate and milder augmentation so that it converges in minutes.
-custom_imports = dict(imports=['hrformer_pose'], allow_failed_imports=False)
-default_scope = 'mmpose'
+_base_ = ['../_base_/default_runtime.py']
 
 max_epochs = 6
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
@@ -19,25 +18,13 @@ param_scheduler = [
          by_epoch=True, convert_to_iter_based=True),
 ]
 
+# Runtime: the COCO configs' (_base_/default_runtime.py), logging every 20 iterations, one
+# checkpoint at the end (no best-AP tracking), gloo, seeded.
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=20),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='PoseVisualizationHook', enable=False))
-custom_hooks = [dict(type='StopOnNonFiniteLossHook')]
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='gloo'))
-# The relative position tables get no gradient (the pose backbone does not add the bias).
-model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True,
-                         broadcast_buffers=False)
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='PoseLocalVisualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True, num_digits=6)
-log_level = 'INFO'
-load_from = None
-resume = False
+    logger=dict(interval=20),
+    checkpoint=dict(_delete_=True, type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+log_processor = dict(window_size=20)
 randomness = dict(seed=0)
 
 codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2)
