@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from helpers_train import eval_args, make_dataset, train_args
+from lib.datasets import build_mapper
 from lib.metrics.evaluate import score_folders
 from lib.utils.configer import Configer
 from main import load_config, main
@@ -62,7 +63,8 @@ def test_resume_without_continue_only_validates(trained):
 def test_test_phase_writes_label_ids_and_scores_them(trained, tmp_path):
     _, data, ckpt_dir, best = trained
     out = tmp_path / "val_ss"
-    result = main(eval_args(data, ckpt_dir / "demo_hrt_ocr_v2_max_performance.pth", out))
+    result = main(eval_args(data, ckpt_dir / "demo_hrt_ocr_v2_max_performance.pth", out)
+                  + ["--save_prob", "y"])
     assert result["mIoU"] == pytest.approx(best)   # same model, same ss inference as val
     assert json.loads((out / "metrics.json").read_text())["mIoU"] == pytest.approx(best)
     labels = sorted((out / "label").glob("*.png"))
@@ -70,6 +72,12 @@ def test_test_phase_writes_label_ids_and_scores_them(trained, tmp_path):
     raw = np.asarray(Image.open(labels[0]))
     assert raw.shape == (128, 256) and set(np.unique(raw)) <= {7, 11, 21, 24, 26}
     assert np.asarray(Image.open(out / "vis" / labels[0].name)).shape == (128, 256, 3)
+    prob = np.load(out / "prob" / labels[0].with_suffix(".npy").name).astype(np.float32)
+    assert prob.shape[1:] == (128, 256)
+    np.testing.assert_allclose(prob.sum(0), 1.0, atol=1e-2)
+    mapper = build_mapper(Configer.from_file("configs/demo/H_48_D_4.json"))
+    from_prob = mapper.to_raw_ids(prob.argmax(0).astype(np.uint8))
+    assert (from_prob == raw).mean() > 0.99  # float16 may only break near-ties differently
     offline = score_folders(Configer.from_file("configs/demo/H_48_D_4.json"), out / "label",
                             data / "val" / "label")
     assert offline.miou() == pytest.approx(result["mIoU"])

@@ -20,17 +20,18 @@ log = logging.getLogger(__name__)
 def evaluate(model: nn.Module, loader: DataLoader, predictor: Predictor, num_classes: int,
              device: torch.device, on_prediction: Callable | None = None) -> RunningScore:
     """Run `predictor` on every image of this process's shard, score the arg-max against the
-    label (if any), call `on_prediction(pred, meta)`, and all-reduce the matrix."""
+    label (if any), call `on_prediction(pred, meta, logits)`, and all-reduce the matrix."""
     was_training = model.training
     model.eval()
     score = RunningScore(num_classes)
     for batch in loader:
         for img, label, meta in zip(batch["img"], batch["labelmap"], batch["meta"]):
-            pred = predictor(model, img.to(device), meta).argmax(0).cpu()
+            logits = predictor(model, img.to(device), meta)
+            pred = logits.argmax(0).cpu()
             if label is not None:
                 score.update(pred, label)
             if on_prediction is not None:
-                on_prediction(pred.numpy().astype(np.uint8), meta)
+                on_prediction(pred.numpy().astype(np.uint8), meta, logits)
     model.train(was_training)
     return score.reduce()
 

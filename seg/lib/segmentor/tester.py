@@ -32,21 +32,28 @@ def test_split(configer: Configer) -> str:
 
 
 class PredictionWriter:
-    """Saves `<out_dir>/label/<name>.png` (dataset raw ids, e.g. Cityscapes label ids) and
-    `<out_dir>/vis/<name>.png` (colours)."""
+    """Saves `<out_dir>/label/<name>.png` (dataset raw ids, e.g. Cityscapes label ids),
+    `<out_dir>/vis/<name>.png` (colours) and, with `--save_prob y`, the class probabilities
+    as `<out_dir>/prob/<name>.npy` (float16, classes x height x width)."""
 
     def __init__(self, out_dir: str | Path, configer: Configer) -> None:
         self.label_dir = Path(out_dir) / "label"
         self.vis_dir = Path(out_dir) / "vis"
-        self.label_dir.mkdir(parents=True, exist_ok=True)
-        self.vis_dir.mkdir(parents=True, exist_ok=True)
+        save_prob = configer.get("test.save_prob", default=False)
+        self.prob_dir = Path(out_dir) / "prob" if save_prob else None
+        for folder in (self.label_dir, self.vis_dir, self.prob_dir):
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
         self.mapper = build_mapper(configer)
         self.num_classes = configer.get("data.num_classes")
 
-    def __call__(self, pred: np.ndarray, meta: dict) -> None:
-        Image.fromarray(self.mapper.to_raw_ids(pred)).save(self.label_dir / f"{meta['name']}.png")
-        Image.fromarray(colorize(pred, self.num_classes)).save(
-            self.vis_dir / f"{meta['name']}.png")
+    def __call__(self, pred: np.ndarray, meta: dict, logits: torch.Tensor) -> None:
+        name = meta["name"]
+        Image.fromarray(self.mapper.to_raw_ids(pred)).save(self.label_dir / f"{name}.png")
+        Image.fromarray(colorize(pred, self.num_classes)).save(self.vis_dir / f"{name}.png")
+        if self.prob_dir is not None:
+            prob = logits.float().softmax(0).to(torch.float16).cpu().numpy()
+            np.save(self.prob_dir / f"{name}.npy", prob)
 
 
 def run_test(configer: Configer, device: torch.device) -> dict | None:
