@@ -8,8 +8,8 @@ import yaml
 
 from config import ConfigError, hrt_stage, load_config
 from models import MODEL_NAMES, build_model, create_model
+from hrformer_testing import fixture, manifest
 from models.hrformer import DropPath, preset
-from reference import fixture, manifest
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "hrt"
 

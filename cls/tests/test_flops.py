@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from torch import Tensor, nn
 
-from reference import manifest
+from hrformer_testing import manifest
 from tools import flops
 
 CLS_DIR = Path(__file__).resolve().parents[1]

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from models import HRFormerClassifier, create_model
-from models.hrformer import DropPath, HRFormerOptions, LocalWindowAttention, seeded_input
-from reference import assert_matches_reference, fixture, load_recipe_weights, manifest
+from hrformer_testing import (assert_matches_reference, fixture, load_recipe_weights, manifest,
+                              seeded_input)
+from models.hrformer import DropPath, HRFormerOptions, LocalWindowAttention
 
 MICRO = fixture("cls_micro")
 MANIFESTS = ("cls_hrt_tiny", "cls_hrt_small", "cls_hrt_base", "cls_micro")

@@ -15,9 +15,9 @@ import main as cls_main
 import models.timm_models  # noqa: F401  (registers hrformer_* in timm)
 from config import load_config
 from engine.checkpoint import load_model_weights, model_state, safe_load
+from hrformer_testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
+                              seeded_input)
 from models import build_model
-from models.hrformer import recipe_state_dict, seeded_input
-from reference import assert_matches_reference, fixture, manifest
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -546,33 +546,3 @@ def resize_relative_position_tables(state_dict: dict[str, Tensor],
         out[key] = value
     return out
 
-
-def recipe_state_dict(manifest_keys: Sequence[Sequence]) -> dict[str, Tensor]:
-    """Deterministic weights for a key manifest (shared/reference/RECIPE.md).
-
-    Integer buffers are skipped: the model keeps the values it builds.
-    """
-    state = {}
-    for i, (name, shape, dtype) in enumerate(manifest_keys):
-        if dtype.startswith("int"):
-            continue
-        g = torch.Generator().manual_seed(1000 + i)
-        if name.endswith("running_mean"):
-            t = torch.randn(shape, generator=g) * 0.1
-        elif name.endswith("running_var"):
-            t = torch.rand(shape, generator=g) + 0.5
-        elif name.endswith(".weight") and len(shape) == 1:
-            t = 1.0 + torch.randn(shape, generator=g) * 0.1
-        elif name.endswith("relative_position_bias_table"):
-            t = torch.randn(shape, generator=g)
-        elif len(shape) >= 2:
-            t = torch.randn(shape, generator=g) / math.sqrt(math.prod(shape[1:]))
-        else:
-            t = torch.randn(shape, generator=g) * 0.02
-        state[name] = t.float()
-    return state
-
-
-def seeded_input(shape: Sequence[int]) -> Tensor:
-    """The reference input: standard normal from a generator seeded with 0."""
-    return torch.randn(list(shape), generator=torch.Generator().manual_seed(0))

@@ -1,30 +1,21 @@
-"""Shared test helpers: reference data, model building, recipe weights, tolerance."""
+"""Shared test helpers: model building per manifest, recipe-weight models, generated data.
+
+Reference data, recipe weights and the tolerance come from the vendored hrformer_testing.py.
+"""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import hrformer_pose  # noqa: F401  (compat fixes must precede mmpose.apis)
 import pytest
-import torch
 from hrformer_pose.checkpoint import convert_official_state_dict
-from hrformer_pose.hrformer import preset, recipe_state_dict
+from hrformer_pose.hrformer import preset
+from hrformer_testing import REPO_ROOT, fixture, load_recipe_weights
 from mmengine.config import Config
 from mmpose.apis import init_model
-from torch import Tensor, nn
+from torch import nn
 
-REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO / ".." / "shared" / "reference"
 TEST_CONFIG = Path(__file__).resolve().parent / "configs" / "hrt_small_topdown_256x192.py"
-INTEGER_BUFFERS = ("num_batches_tracked", "relative_position_index")
-
-
-def load_manifest(name: str) -> dict:
-    return json.loads((REFERENCE / "keys" / f"{name}.json").read_text())
-
-
-def load_fixture(name: str) -> dict:
-    return torch.load(REFERENCE / "fixtures" / f"{name}.pt", weights_only=True)
 
 
 def extra_from_layout(layout: dict) -> dict:
@@ -52,48 +43,30 @@ def build_model(layout: dict | None = None) -> nn.Module:
     return init_model(model_config(layout), None, device="cpu")
 
 
-def load_recipe(model: nn.Module, manifest: dict) -> list[str]:
-    """Load the RECIPE.md weights by name; returns the missing keys (no unexpected allowed)."""
-    state = convert_official_state_dict(recipe_state_dict(manifest["keys"]))
-    result = model.load_state_dict(state, strict=False)
-    assert not result.unexpected_keys, result.unexpected_keys
-    return result.missing_keys
-
-
 def layout_of(manifest_name: str) -> dict | None:
     """The stage layout behind a pose manifest (None: the test config's HRFormer-S)."""
     if manifest_name == "pose_micro":
-        return load_fixture("pose_micro")["config"]
+        return fixture("pose_micro")["config"]
     return {"pose_hrt_small": None, "pose_hrt_base": preset("hrt_base")}[manifest_name]
-
-
-def assert_matches_reference(out: Tensor, ref: Tensor, what: str) -> None:
-    """The reference tolerance: |out - ref| <= 2e-5 * max|ref| + 1e-4."""
-    assert out.shape == ref.shape, f"{what}: shape {tuple(out.shape)} != {tuple(ref.shape)}"
-    err = (out - ref).abs().max().item()
-    bound = 2e-5 * ref.abs().max().item() + 1e-4
-    assert err <= bound, f"{what}: max error {err:.3g} > {bound:.3g}"
 
 
 @pytest.fixture(scope="session")
 def recipe_model():
-    """`get(manifest_name)` -> (model in eval mode with the recipe weights, missing keys).
+    """`get(manifest_name)` -> the model in eval mode with the recipe weights (loaded strictly
+    but for integer buffers). Each model is built once per session."""
+    cache: dict[str, nn.Module] = {}
 
-    Each model is built once per session.
-    """
-    cache: dict[str, tuple[nn.Module, list[str]]] = {}
-
-    def get(manifest_name: str) -> tuple[nn.Module, list[str]]:
+    def get(manifest_name: str) -> nn.Module:
         if manifest_name not in cache:
             model = build_model(layout_of(manifest_name))
-            missing = load_recipe(model, load_manifest(manifest_name))
-            cache[manifest_name] = (model.eval(), missing)
+            load_recipe_weights(model, manifest_name, rename=convert_official_state_dict)
+            cache[manifest_name] = model.eval()
         return cache[manifest_name]
 
     return get
 
 
-POSE = REPO / "pose"
+POSE = REPO_ROOT / "pose"
 COCO_CONFIGS = sorted((POSE / "configs" / "hrformer" / "coco").glob("*.py"))
 DEMO_CONFIG = POSE / "configs" / "demo" / "hrt_demo_stick_figures_128x96.py"
 

@@ -5,9 +5,9 @@ from collections import OrderedDict
 
 import pytest
 import torch
-from conftest import extra_from_layout, layout_of, load_manifest, model_config
+from conftest import extra_from_layout, layout_of, model_config
 from hrformer_pose.checkpoint import convert_official_state_dict, to_official_state_dict
-from hrformer_pose.hrformer import recipe_state_dict
+from hrformer_testing import manifest, recipe_state_dict
 from mmpose.apis import init_model
 from mmpose.registry import MODELS
 from yacs.config import CfgNode
@@ -15,7 +15,7 @@ from yacs.config import CfgNode
 
 @pytest.fixture(scope="module")
 def official_micro() -> dict[str, torch.Tensor]:
-    return recipe_state_dict(load_manifest("pose_micro")["keys"])
+    return recipe_state_dict(manifest("pose_micro")["keys"])
 
 
 def test_round_trip_restores_official_names(official_micro):

@@ -5,10 +5,10 @@ import runpy
 
 import pytest
 import torch
-from conftest import (COCO_CONFIGS, POSE, assert_matches_reference, load_fixture,
-                      load_manifest)
-from hrformer_pose.hrformer import recipe_state_dict, seeded_input
+from conftest import COCO_CONFIGS, POSE
 from hrformer_pose.runtime import adapt_to_device
+from hrformer_testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
+                              seeded_input)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpose.apis import init_model
@@ -109,7 +109,7 @@ def test_converted_official_checkpoint_reproduces_fixture_heatmaps(tmp_path):
     """Recipe weights in the original layout -> convert script -> init_model -> fixture."""
     official = tmp_path / "official.pth"
     torch.save({"meta": {}, "state_dict": recipe_state_dict(
-        load_manifest("pose_hrt_small")["keys"])}, official)
+        manifest("pose_hrt_small")["keys"])}, official)
     ours, back = tmp_path / "ours.pth", tmp_path / "back.pth"
     convert_script = runpy.run_path(str(POSE / "tools" / "convert_official_checkpoint.py"))
     convert_script["main"]([str(official), str(ours)])
@@ -119,8 +119,7 @@ def test_converted_official_checkpoint_reproduces_fixture_heatmaps(tmp_path):
     assert list(after) == list(before) and all(torch.equal(after[k], before[k]) for k in before)
 
     model = init_model(str(SMALL), str(ours), device="cpu")
-    fixture = load_fixture("pose_hrt_small_256x192")
-    case = fixture["cases"][0]
+    case = fixture("pose_hrt_small_256x192")["cases"][0]
     with torch.no_grad():
         heatmaps = model.head.forward(model.extract_feat(seeded_input(case["input_shape"])))
     assert_matches_reference(heatmaps, case["outputs"]["heatmaps"], "converted checkpoint")

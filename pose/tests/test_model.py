@@ -1,30 +1,18 @@
 """The HRT backbone inside mmpose's top-down model: build, shapes, weights, reference outputs."""
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 import torch
-from conftest import (INTEGER_BUFFERS, REPO, assert_matches_reference, build_model,
-                      extra_from_layout, layout_of, load_fixture, load_manifest)
+from conftest import build_model, extra_from_layout, layout_of
 from hrformer_pose.backbone import HRT, core_config, local_norm_cfg
 from hrformer_pose.checkpoint import convert_official_state_dict
-from hrformer_pose.hrformer import seeded_input
+from hrformer_testing import assert_matches_reference, fixture, manifest, seeded_input
 from mmengine.structures import InstanceData, PixelData
 from mmpose.structures import PoseDataSample
 
-CORE_COPIES = ("cls/models/hrformer.py", "pose/hrformer_pose/hrformer.py",
-               "seg/lib/models/backbones/hrformer.py")
-
-
-def test_core_copies_are_identical():
-    digests = {p: hashlib.sha256((REPO / p).read_bytes()).hexdigest() for p in CORE_COPIES}
-    assert len(set(digests.values())) == 1, digests
-
-
 @pytest.mark.parametrize("size", [(256, 192), (128, 96)])
 def test_tensor_mode_gives_quarter_size_heatmaps(recipe_model, size):
-    model, _ = recipe_model("pose_micro")
+    model = recipe_model("pose_micro")
     assert isinstance(model.backbone, HRT)
     with torch.no_grad():
         heatmaps = model(torch.randn(2, 3, *size), None, mode="tensor")
@@ -32,7 +20,7 @@ def test_tensor_mode_gives_quarter_size_heatmaps(recipe_model, size):
 
 
 def test_loss_mode_trains_backbone_and_head():
-    model = build_model(load_fixture("pose_micro")["config"]).train()
+    model = build_model(fixture("pose_micro")["config"]).train()
     samples = []
     for _ in range(2):
         sample = PoseDataSample(metainfo=dict(input_size=(96, 128)))
@@ -48,21 +36,20 @@ def test_loss_mode_trains_backbone_and_head():
 
 @pytest.mark.parametrize("name", ["pose_micro", "pose_hrt_small", "pose_hrt_base"])
 def test_manifest_loads_strictly(recipe_model, name):
-    manifest = load_manifest(name)
-    model, missing = recipe_model(name)
-    assert missing and all(k.endswith(INTEGER_BUFFERS) for k in missing), missing
-    expected = {k: tuple(shape) for k, shape, _ in manifest["keys"]}
+    keys = manifest(name)
+    model = recipe_model(name)  # loads every recipe weight, only integer buffers missing
+    expected = {k: tuple(shape) for k, shape, _ in keys["keys"]}
     expected = dict(zip(convert_official_state_dict(expected), expected.values()))
     assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == expected
     params = sum(p.numel() for m in (model.backbone, model.head) for p in m.parameters())
-    assert params == manifest["num_params"]
+    assert params == keys["num_params"]
 
 
 @pytest.mark.parametrize("name", ["pose_micro", "pose_hrt_small_256x192"])
 def test_fixture_outputs_are_reproduced(recipe_model, name):
-    fixture = load_fixture(name)
-    model, _ = recipe_model(fixture["manifest"])
-    for case in fixture["cases"]:
+    reference = fixture(name)
+    model = recipe_model(reference["manifest"])
+    for case in reference["cases"]:
         x = seeded_input(case["input_shape"])
         with torch.no_grad():
             feats = model.extract_feat(x)

@@ -11,11 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import DEMO_CONFIG, POSE, data_options, load_manifest
+from conftest import DEMO_CONFIG, POSE, data_options
 from hrformer_pose.backbone import HRT
 from hrformer_pose.hooks import NonFiniteLossError, StopOnNonFiniteLossHook
-from hrformer_pose.hrformer import recipe_state_dict
 from hrformer_pose.pretrained import load_pretrained_backbone
+from hrformer_testing import manifest, recipe_state_dict
 from mmengine.config import Config
 
 TINY = POSE / "configs/hrformer/coco/hrt_tiny_coco_256x192.py"
@@ -99,7 +99,7 @@ def test_two_process_gloo_training(tmp_path, stick_data):
 def test_imagenet_checkpoint_initialises_backbone(tmp_path):
     """A cls/ checkpoint of HRFormer-S: head and extra stage-4 fusion skipped, none unexpected."""
     path = tmp_path / "hrt_small.pth"
-    weights = recipe_state_dict(load_manifest("cls_hrt_small")["keys"])
+    weights = recipe_state_dict(manifest("cls_hrt_small")["keys"])
     torch.save({"model": weights, "epoch": 299}, path)
     extra = Config.fromfile(POSE / "configs/hrformer/coco/hrt_small_coco_256x192.py"
                             ).model.backbone.extra

@@ -1,8 +1,9 @@
-"""Shared helpers: reference data, model builders per manifest, output comparison."""
+"""Shared helpers: the segmentor behind each seg manifest and a cls-layout checkpoint writer.
+
+Reference data, recipe weights and the tolerance come from the vendored hrformer_testing.py.
+"""
 from __future__ import annotations
 
-import functools
-import json
 import math
 from pathlib import Path
 
@@ -10,12 +11,9 @@ import torch
 from torch import Tensor, nn
 from yacs.config import CfgNode
 
+from hrformer_testing import fixture, manifest, recipe_state_dict
 from lib.models import build_segmentor
-from lib.models.backbones.hrformer import recipe_state_dict, relative_position_index
-from lib.models.checkpoint import load_state_dict_strict
-
-REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO / ".." / "shared" / "reference"
+from lib.models.backbones.hrformer import relative_position_index
 
 # manifest -> (model name, backbone); the micro entry takes its layout from its fixture.
 SEG_MANIFESTS = {
@@ -31,17 +29,6 @@ SEG_MANIFESTS = {
 NUM_CLASSES = 19
 
 
-@functools.cache
-def manifest(name: str) -> dict:
-    with open(REFERENCE / "keys" / f"{name}.json") as f:
-        return json.load(f)
-
-
-@functools.cache
-def fixture(name: str) -> dict:
-    return torch.load(REFERENCE / "fixtures" / f"{name}.pt", weights_only=True)
-
-
 def micro_config() -> dict:
     return fixture("seg_micro_ocr_v2")["config"]
 
@@ -52,23 +39,6 @@ def build_for_manifest(name: str) -> nn.Module:
     if backbone is None:
         return build_segmentor(model_name, micro_config(), NUM_CLASSES, in_channels=240)
     return build_segmentor(model_name, backbone, NUM_CLASSES)
-
-
-def load_recipe_weights(model: nn.Module, name: str) -> dict[str, Tensor]:
-    """Strictly load the RECIPE.md weights of manifest `name` (integer buffers stay built)
-    and return them."""
-    state = recipe_state_dict(manifest(name)["keys"])
-    load_state_dict_strict(model, state, f"recipe weights of {name}",
-                           allow_missing_int_buffers=True)
-    return state
-
-
-def assert_matches_reference(out: Tensor, ref: Tensor, what: str) -> None:
-    """README tolerance: |out - ref| <= 2e-5 * max|ref| + 1e-4, elementwise."""
-    assert out.shape == ref.shape, f"{what}: shape {tuple(out.shape)} vs {tuple(ref.shape)}"
-    err = (out - ref).abs()
-    bound = 2e-5 * ref.abs().max() + 1e-4
-    assert bool((err <= bound).all()), f"{what}: max error {err.max():.3g} > {bound:.3g}"
 
 
 def save_cls_checkpoint(name: str, path: Path) -> dict[str, Tensor]:

@@ -4,7 +4,8 @@ import logging
 import pytest
 import torch
 
-from conftest import build_for_manifest, load_recipe_weights, micro_config, save_cls_checkpoint
+from conftest import build_for_manifest, micro_config, save_cls_checkpoint
+from hrformer_testing import load_recipe_weights
 from lib.models import build_backbone
 from lib.models.checkpoint import (IMAGENET_HEAD_PREFIXES, CheckpointError,
                                    load_imagenet_backbone, load_segmentor_checkpoint)

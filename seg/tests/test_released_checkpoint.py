@@ -2,9 +2,8 @@
 loads strictly through main.py's path, reproduces the original's outputs and evaluates."""
 import torch
 
-from conftest import assert_matches_reference, fixture, load_recipe_weights
 from helpers_train import DEMO_CONFIG, eval_args, make_dataset
-from lib.models.backbones.hrformer import seeded_input
+from hrformer_testing import assert_matches_reference, fixture, load_recipe_weights, seeded_input
 from lib.segmentor.checkpoints import load_weights, read_checkpoint
 from lib.segmentor.model_builder import build_model
 from main import load_config, main

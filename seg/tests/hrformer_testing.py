@@ -1,0 +1,95 @@
+"""Reference-data helpers for the tests: key manifests, fixtures, the RECIPE.md weights, the
+seeded input and the shared tolerance.
+
+Vendored byte-identical into cls/tests/, pose/tests/ and seg/tests/ (cls/tests/test_vendored.py
+checks this); torch and the standard library only. The data lives next to the repository, in
+../shared/reference from the repository root, and is never copied into it.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = REPO_ROOT / ".." / "shared" / "reference"
+# Buffers a model builds itself; the recipe gives them no values.
+INTEGER_BUFFERS = ("num_batches_tracked", "relative_position_index")
+
+
+@functools.cache
+def manifest(name: str) -> dict:
+    """keys/<name>.json: {"model", "source", "num_params", "keys": [[name, shape, dtype]]}."""
+    with open(REFERENCE / "keys" / f"{name}.json") as f:
+        return json.load(f)
+
+
+@functools.cache
+def fixture(name: str) -> dict:
+    """fixtures/<name>.pt: {"manifest", "cases": [{"input_shape", "outputs"}], ...}."""
+    return torch.load(REFERENCE / "fixtures" / f"{name}.pt", weights_only=True)
+
+
+def recipe_state_dict(manifest_keys: Sequence[Sequence]) -> dict[str, Tensor]:
+    """Deterministic weights for a key manifest (RECIPE.md), in the manifest's key names.
+
+    Integer buffers are skipped: the model keeps the values it builds.
+    """
+    state = {}
+    for i, (name, shape, dtype) in enumerate(manifest_keys):
+        if dtype.startswith("int"):
+            continue
+        g = torch.Generator().manual_seed(1000 + i)
+        if name.endswith("running_mean"):
+            t = torch.randn(shape, generator=g) * 0.1
+        elif name.endswith("running_var"):
+            t = torch.rand(shape, generator=g) + 0.5
+        elif name.endswith(".weight") and len(shape) == 1:
+            t = 1.0 + torch.randn(shape, generator=g) * 0.1
+        elif name.endswith("relative_position_bias_table"):
+            t = torch.randn(shape, generator=g)
+        elif len(shape) >= 2:
+            t = torch.randn(shape, generator=g) / math.sqrt(math.prod(shape[1:]))
+        else:
+            t = torch.randn(shape, generator=g) * 0.02
+        state[name] = t.float()
+    return state
+
+
+def seeded_input(shape: Sequence[int]) -> Tensor:
+    """The reference input: standard normal from a generator seeded with 0."""
+    return torch.randn(list(shape), generator=torch.Generator().manual_seed(0))
+
+
+def load_recipe_weights(model: nn.Module, manifest_name: str,
+                        rename: Callable[[Mapping[str, Tensor]], dict[str, Tensor]] | None = None
+                        ) -> dict[str, Tensor]:
+    """Load the recipe weights of a manifest into `model` and return them.
+
+    `rename` maps the manifest's key names to the model's (e.g. mmpose's head prefix). Every
+    weight must fit by name and shape; only integer buffers may stay as the model built them.
+    """
+    state = recipe_state_dict(manifest(manifest_name)["keys"])
+    if rename is not None:
+        state = rename(state)
+    own = model.state_dict()
+    bad_shapes = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    assert not bad_shapes, f"{manifest_name}: shape mismatch for {bad_shapes[:5]}"
+    result = model.load_state_dict(state, strict=False)
+    assert not result.unexpected_keys, f"{manifest_name}: unexpected {result.unexpected_keys[:5]}"
+    missing = [k for k in result.missing_keys if not k.endswith(INTEGER_BUFFERS)]
+    assert not missing, f"{manifest_name}: missing {missing[:5]}"
+    return state
+
+
+def assert_matches_reference(out: Tensor, ref: Tensor, what: str) -> None:
+    """The shared tolerance, elementwise: |out - ref| <= 2e-5 * max|ref| + 1e-4."""
+    assert out.shape == ref.shape, f"{what}: shape {tuple(out.shape)} != {tuple(ref.shape)}"
+    err = (out - ref).abs()
+    bound = 2e-5 * ref.abs().max().item() + 1e-4
+    assert bool((err <= bound).all()), f"{what}: max error {err.max():.3e} > {bound:.3e}"
