@@ -2,8 +2,8 @@
 
 A yaml file overrides the defaults below; its optional `BASE: [other.yaml, ...]` list (paths
 relative to the file) is merged first. `load_config` then applies `--opts KEY VALUE ...`
-overrides. Unknown keys and values of the wrong type raise `ConfigError` naming the key and
-where it came from.
+overrides and resolves the keys that depend on each other (drop path). Unknown keys, values of
+the wrong type and unsupported values raise `ConfigError` naming the key and where it came from.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ BASE_KEY = "BASE"
 # Stage layout used when a yaml file gives none (each released yaml sets its own).
 DEFAULT_VARIANT = "hrt_small"
 DEFAULT_INPUT_SIZE = 224
+DATASETS = ("imagenet",)  # the original's --data-set choices other than IMNET are not implemented
 
 
 class ConfigError(ValueError):
@@ -55,7 +56,7 @@ def default_config() -> CfgNode:
     c.DATA = CfgNode()
     c.DATA.BATCH_SIZE = 128          # per GPU
     c.DATA.DATA_PATH = ""
-    c.DATA.DATASET = "imagenet"
+    c.DATA.DATASET = "imagenet"      # checked: one of DATASETS
     c.DATA.IMG_SIZE = DEFAULT_INPUT_SIZE
     c.DATA.INTERPOLATION = "bicubic"
     c.DATA.ZIP_MODE = False
@@ -71,8 +72,10 @@ def default_config() -> CfgNode:
     c.MODEL.RESUME = ""
     c.MODEL.RESUME_ONLY_MODEL = False
     c.MODEL.NUM_CLASSES = 1000
-    c.MODEL.DROP_RATE = 0.0
-    c.MODEL.DROP_PATH_RATE = 0.1     # Swin families only; HRT reads MODEL.HRT.DROP_PATH_RATE
+    c.MODEL.DROP_RATE = 0.0          # dropout before the classifier
+    # Stochastic depth of any MODEL.TYPE, as in Swin's configs. None: the model's own (for HRT
+    # MODEL.HRT.DROP_PATH_RATE, the original's key; a value given here replaces it there).
+    c.MODEL.DROP_PATH_RATE = None
     c.MODEL.LABEL_SMOOTHING = 0.1
     c.MODEL.HRT = _hrt_defaults()
     c.MODEL.TIMM_NAME = ""           # MODEL.TYPE 'timm': the timm.create_model name (baselines)
@@ -127,7 +130,6 @@ def default_config() -> CfgNode:
     c.SEED = 0
     c.EVAL_MODE = False
     c.THROUGHPUT_MODE = False
-    c.LOCAL_RANK = 0
     return c
 
 
@@ -178,5 +180,16 @@ def load_config(cfg_path: str | Path, opts: list[str] | None = None) -> CfgNode:
         if len(opts) % 2:
             raise ConfigError(f"--opts: expected KEY VALUE pairs, got {len(opts)} items: {opts}")
         _merge(cfg, list(opts), "--opts")
+    _resolve(cfg)
     cfg.freeze()
     return cfg
+
+
+def _resolve(cfg: CfgNode) -> None:
+    """Check DATA.DATASET; a MODEL.DROP_PATH_RATE given for HRT sets MODEL.HRT.DROP_PATH_RATE."""
+    if cfg.DATA.DATASET not in DATASETS:
+        raise ConfigError(f"DATA.DATASET={cfg.DATA.DATASET!r} is not supported; expected one of "
+                          f"{list(DATASETS)} (ImageNet-1K in the folder or zipped layout)")
+    if cfg.MODEL.TYPE == "hrt" and cfg.MODEL.DROP_PATH_RATE is not None:
+        cfg.MODEL.DROP_PATH_RATE = float(cfg.MODEL.DROP_PATH_RATE)
+        cfg.MODEL.HRT.DROP_PATH_RATE = cfg.MODEL.DROP_PATH_RATE

@@ -27,16 +27,19 @@ from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
 from torch.nn.parallel import DistributedDataParallel
 
 from config import load_config
-from data import build_loaders, build_mixup
+from data import build_loaders, build_mixup, resolve_zip_mode
 from engine.checkpoint import (find_auto_resume, gather_rng_states, load_model_weights,
                                model_state, resume_training, safe_load, save_checkpoint)
 from engine.distributed import DistInfo, barrier, init_distributed
 from engine.logger import create_logger, create_tensorboard_writer
-from engine.loop import Amp, NonFiniteLossError, throughput, train_one_epoch, validate
+from engine.loop import (Amp, NonFiniteLossError, RunLog, TrainParts, throughput,
+                         train_one_epoch, validate)
 from engine.optim import build_optimizer, build_scheduler, scaled_lrs
 from models import build_model
 
 METRICS_FILE = "metrics.jsonl"
+# --data-set names of the original -> DATA.DATASET
+DATA_SETS = {"IMNET": "imagenet"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -59,15 +62,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tag", help="output sub-folder name (default: the config's TAG)")
     p.add_argument("--eval", action="store_true", help="evaluate only")
     p.add_argument("--throughput", action="store_true", help="measure throughput only")
-    p.add_argument("--data-set", default="IMNET", choices=["IMNET"], help="dataset (ImageNet)")
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead.
-    p.add_argument("--local_rank", "--local-rank", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--data-set", choices=sorted(DATA_SETS),
+                   help="sets DATA.DATASET; only ImageNet-1K (IMNET) is implemented")
+    # No-op kept for the original's scripts: torch.distributed.launch passes --local-rank, and
+    # the LOCAL_RANK environment variable (set by torchrun and launch alike) is what is used.
+    p.add_argument("--local_rank", "--local-rank", type=int, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
 def build_config(args: argparse.Namespace):
-    """The yaml config with --opts, then the dedicated flags (which win, as in the original)."""
-    config = load_config(args.cfg, args.opts)
+    """The yaml config with --opts, then the dedicated flags (which win, as in the original).
+
+    The data layout is resolved here (DATA.ZIP_MODE = what DATA_PATH holds), so the frozen
+    config, and the config.yaml saved from it, says which layout the run reads.
+    """
+    opts = list(args.opts or [])
+    if args.data_set:
+        opts += ["DATA.DATASET", DATA_SETS[args.data_set]]
+    config = load_config(args.cfg, opts)
     config.defrost()
     if args.batch_size:
         config.DATA.BATCH_SIZE = args.batch_size
@@ -88,11 +100,11 @@ def build_config(args: argparse.Namespace):
         config.TAG = args.tag
     config.EVAL_MODE = args.eval
     config.THROUGHPUT_MODE = args.throughput
-    config.LOCAL_RANK = args.local_rank
     config.OUTPUT = str(Path(args.output) / config.MODEL.NAME / config.TAG)
-    config.freeze()
     if not config.DATA.DATA_PATH:
         raise SystemExit("main.py: no data path; pass --data-path or set DATA.DATA_PATH")
+    config.DATA.ZIP_MODE = resolve_zip_mode(config.DATA.DATA_PATH, config.DATA.ZIP_MODE)
+    config.freeze()
     return config
 
 
@@ -175,15 +187,15 @@ def run(config, info: DistInfo) -> dict:
                 "history": []}
 
     mixup = build_mixup(config)
-    criterion = build_criterion(config, mixup)
+    parts = TrainParts(net, build_criterion(config, mixup), optimizer, lr_scheduler, scaler, amp,
+                       mixup)
     writer = create_tensorboard_writer(output, info.rank)
+    log = RunLog(logger, writer)
     history, begin = [], time.time()
     logger.info(f"training epochs {start_epoch}..{config.TRAIN.EPOCHS - 1}")
     for epoch in range(start_epoch, config.TRAIN.EPOCHS):
         train_loader.sampler.set_epoch(epoch)
-        stats = train_one_epoch(config, net, criterion, train_loader, optimizer, epoch, mixup,
-                                lr_scheduler, scaler, amp, info.device, info.world_size,
-                                logger, writer)
+        stats = train_one_epoch(config, parts, train_loader, epoch, info, log)
         rng = gather_rng_states()
         if info.is_main:
             periodic = epoch % config.SAVE_FREQ == 0 or epoch == config.TRAIN.EPOCHS - 1

@@ -34,6 +34,15 @@ def detect_zip_layout(root: str | Path) -> bool:
         f"or the files {', '.join(ZIP_FILES)}" + (f" (found only {present})" if present else ""))
 
 
+def resolve_zip_mode(root: str | Path, required: bool) -> bool:
+    """The layout `root` holds (True: zipped); `required` (--zip) makes the zipped one
+    mandatory. Raises DataLayoutError naming what was looked for."""
+    zip_mode = detect_zip_layout(root)
+    if required and not zip_mode:
+        raise DataLayoutError(f"--zip given but {root} lacks {', '.join(ZIP_FILES)}")
+    return zip_mode
+
+
 def build_transform(config, is_train: bool):
     aug = config.AUG
     if is_train:
@@ -52,11 +61,11 @@ def build_transform(config, is_train: bool):
         crop_pct=EVAL_CROP_PCT if crop else 1.0, crop_mode="center" if crop else "squash")
 
 
-def build_dataset(config, split: str, rank: int, world_size: int):
+def build_dataset(config, split: str, rank: int, world_size: int, zip_mode: bool):
     root = Path(config.DATA.DATA_PATH)
     transform = build_transform(config, split == "train")
     skip = config.DATA.SKIP_CORRUPT
-    if config.DATA.ZIP_MODE:
+    if zip_mode:
         # The original always part-caches the validation set in zip mode.
         cache = config.DATA.CACHE_MODE if split == "train" else "part"
         return ZipImageDataset(root, split, transform, cache, rank, world_size, skip)
@@ -82,26 +91,21 @@ def _check_classes(train, val, num_classes: int) -> None:
 
 def build_loaders(config, rank: int = 0, world_size: int = 1, train: bool = True):
     """(train_set, val_set, train_loader, val_loader); the train entries are None when
-    `train` is False (evaluation only)."""
-    zip_mode = detect_zip_layout(config.DATA.DATA_PATH)
-    if config.DATA.ZIP_MODE and not zip_mode:
-        raise DataLayoutError(f"--zip given but {config.DATA.DATA_PATH} lacks "
-                              f"{', '.join(ZIP_FILES)}")
-    config.defrost()
-    config.DATA.ZIP_MODE = zip_mode
-    config.freeze()
+    `train` is False (evaluation only). The layout is detected again (main.py has already
+    stored it in DATA.ZIP_MODE; other callers may leave it False = detect)."""
+    zip_mode = resolve_zip_mode(config.DATA.DATA_PATH, config.DATA.ZIP_MODE)
     common = dict(batch_size=config.DATA.BATCH_SIZE, num_workers=config.DATA.NUM_WORKERS,
                   pin_memory=config.DATA.PIN_MEMORY and torch.cuda.is_available(),
                   collate_fn=collate_skipping, persistent_workers=False)
-    val_set = build_dataset(config, "val", rank, world_size)
+    val_set = build_dataset(config, "val", rank, world_size, zip_mode)
     val_loader = DataLoader(val_set, sampler=ShardSampler(len(val_set), rank, world_size),
                             drop_last=False, **common)
     if not train:
         _check_classes(val_set, val_set, config.MODEL.NUM_CLASSES)
         return None, val_set, None, val_loader
-    train_set = build_dataset(config, "train", rank, world_size)
+    train_set = build_dataset(config, "train", rank, world_size, zip_mode)
     _check_classes(train_set, val_set, config.MODEL.NUM_CLASSES)
-    if config.DATA.ZIP_MODE and config.DATA.CACHE_MODE == "part":
+    if zip_mode and config.DATA.CACHE_MODE == "part":
         sampler = ShuffledShardSampler(len(train_set), rank, world_size, config.SEED)
     else:
         sampler = DistributedSampler(train_set, world_size, rank, shuffle=True, seed=config.SEED)

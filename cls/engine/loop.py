@@ -7,13 +7,14 @@ import resource
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 from timm.utils import AverageMeter
 from torch import nn
 
-from .distributed import all_reduce_sum
+from .distributed import DistInfo, all_reduce_sum
 
 
 class NonFiniteLossError(RuntimeError):
@@ -46,6 +47,26 @@ class Amp:
         return torch.amp.GradScaler(self.device_type, enabled=use)
 
 
+@dataclass(frozen=True)
+class TrainParts:
+    """What one optimisation step uses. `model` is what runs forward (the DDP wrapper when
+    there is one); `mixup` is None without mixup / cutmix."""
+    model: nn.Module
+    criterion: Callable
+    optimizer: torch.optim.Optimizer
+    lr_scheduler: Any
+    scaler: torch.amp.GradScaler
+    amp: Amp
+    mixup: Callable | None = None
+
+
+@dataclass(frozen=True)
+class RunLog:
+    """Where progress goes: the text logger and the tensorboard writer (None: none)."""
+    logger: logging.Logger
+    writer: Any = None
+
+
 def memory_mb(device: torch.device) -> float:
     """Peak GPU memory allocated, or the process's peak resident memory on CPU."""
     if device.type == "cuda":
@@ -57,10 +78,11 @@ def _ddp_no_sync(model: nn.Module, sync: bool):
     return model.no_sync() if not sync and hasattr(model, "no_sync") else nullcontext()
 
 
-def train_one_epoch(config, model: nn.Module, criterion, loader, optimizer, epoch: int, mixup,
-                    lr_scheduler, scaler, amp: Amp, device: torch.device, world_size: int,
-                    logger: logging.Logger, writer=None) -> dict:
+def train_one_epoch(config, parts: TrainParts, loader, epoch: int, dist_info: DistInfo,
+                    log: RunLog) -> dict:
     """Returns {"loss": mean train loss, "skipped": corrupt images dropped}."""
+    model, optimizer, scaler, mixup = parts.model, parts.optimizer, parts.scaler, parts.mixup
+    device, logger, writer = dist_info.device, log.logger, log.writer
     model.train()
     optimizer.zero_grad(set_to_none=True)
     steps = len(loader)
@@ -78,8 +100,8 @@ def train_one_epoch(config, model: nn.Module, criterion, loader, optimizer, epoc
             images, targets = mixup(images, targets)
         step_now = (idx + 1) % accumulation == 0
         with _ddp_no_sync(model, step_now):
-            with amp.autocast():
-                loss = criterion(model(images), targets)
+            with parts.amp.autocast():
+                loss = parts.criterion(model(images), targets)
             bad = all_reduce_sum((~torch.isfinite(loss.detach())).float().reshape(1))
             if bad.item() > 0:
                 raise NonFiniteLossError(
@@ -96,7 +118,7 @@ def train_one_epoch(config, model: nn.Module, criterion, loader, optimizer, epoc
             scaler.step(optimizer)
             scaler.update()
             optimizer.zero_grad(set_to_none=True)
-            lr_scheduler.step_update(epoch * steps + idx)
+            parts.lr_scheduler.step_update(epoch * steps + idx)
             norm_meter.update(float(grad_norm))
         loss_meter.update(loss.item(), len(targets))
         batch_time.update(time.time() - end)
@@ -107,7 +129,7 @@ def train_one_epoch(config, model: nn.Module, criterion, loader, optimizer, epoc
             writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], global_step)
         if idx % config.PRINT_FREQ == 0 or idx == steps - 1:
             eta = datetime.timedelta(seconds=int(batch_time.avg * (steps - idx - 1)))
-            rate = len(targets) * world_size / max(batch_time.avg, 1e-9)
+            rate = len(targets) * dist_info.world_size / max(batch_time.avg, 1e-9)
             logger.info(
                 f"Train: [{epoch}/{config.TRAIN.EPOCHS}][{idx}/{steps}]\t"
                 f"eta {eta} lr {optimizer.param_groups[0]['lr']:.6f}\t"

@@ -25,15 +25,16 @@ def _options(kwargs: Mapping[str, Any]) -> HRFormerOptions:
     return HRFormerOptions(**kwargs)
 
 
-def create_model(name: str, num_classes: int = 1000, **kwargs: Any) -> HRFormerClassifier:
+def create_model(name: str, num_classes: int = 1000, drop_rate: float = 0.0,
+                 **kwargs: Any) -> HRFormerClassifier:
     """A released classifier by name (`hrt_tiny`, `hrt_small`, `hrt_base`).
 
-    kwargs: drop_path_rate (default: the variant's), attention ("sdpa" | "math"), with_cp,
-    masked_padding, norm_layer, in_channels.
+    drop_rate: dropout before the classifier. kwargs: drop_path_rate (default: the variant's),
+    attention ("sdpa" | "math"), with_cp, masked_padding, norm_layer, in_channels.
     """
     if name not in MODEL_NAMES:
         raise KeyError(f"unknown model {name!r}; expected one of {list(MODEL_NAMES)}")
-    return HRFormerClassifier(preset(name), num_classes, _options(kwargs))
+    return HRFormerClassifier(preset(name), num_classes, _options(kwargs), drop_rate)
 
 
 def _check_block_types(hrt: Mapping[str, Any]) -> None:
@@ -63,4 +64,5 @@ def build_model(config: Any) -> nn.Module:
     # The original ignores TRAIN.USE_CHECKPOINT for HRT; here it enables the core's
     # per-block gradient checkpointing (same numbers, less memory).
     options = HRFormerOptions(with_cp=config.TRAIN.USE_CHECKPOINT)
-    return HRFormerClassifier(config.MODEL.HRT, config.MODEL.NUM_CLASSES, options)
+    return HRFormerClassifier(config.MODEL.HRT, config.MODEL.NUM_CLASSES, options,
+                              config.MODEL.DROP_RATE)

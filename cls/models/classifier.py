@@ -39,7 +39,7 @@ class HRFormerClassifier(HRFormer):
     """Backbone + head; `forward` gives logits, `forward_features` the four stage-4 maps."""
 
     def __init__(self, config: dict, num_classes: int = 1000,
-                 options: HRFormerOptions | None = None) -> None:
+                 options: HRFormerOptions | None = None, drop_rate: float = 0.0) -> None:
         options = options or HRFormerOptions()
         if not options.multiscale_output:
             raise ValueError("HRFormerClassifier needs all four stage-4 outputs "
@@ -53,6 +53,8 @@ class HRFormerClassifier(HRFormer):
             downsample_block(widths[i], widths[i + 1], norm) for i in range(len(widths) - 1))
         self.final_layer = nn.Sequential(nn.Conv2d(widths[-1], FINAL_CHANNELS, 1),
                                          norm(FINAL_CHANNELS), nn.ReLU(inplace=True))
+        # Dropout on the pooled features (timm's drop_rate; the original's head had none).
+        self.head_drop = nn.Dropout(drop_rate)
         self.classifier = nn.Linear(FINAL_CHANNELS, num_classes)
 
     def forward_features(self, x: Tensor) -> list[Tensor]:
@@ -65,7 +67,7 @@ class HRFormerClassifier(HRFormer):
         for i, down in enumerate(self.downsamp_modules):
             y = self.incre_modules[i + 1](features[i + 1]) + down(y)
         y = self.final_layer(y)
-        return self.classifier(y.mean(dim=(2, 3)))
+        return self.classifier(self.head_drop(y.mean(dim=(2, 3))))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_head(self.forward_features(x))

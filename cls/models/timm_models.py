@@ -46,8 +46,8 @@ def _filter_checkpoint(state_dict: dict, model: nn.Module) -> dict:
 def _build(variant: str, pretrained: bool, **kwargs: Any) -> HRFormerClassifier:
     def construct(num_classes: int = 1000, in_chans: int = 3, drop_rate: float = 0.0,
                   **options: Any) -> HRFormerClassifier:
-        # drop_rate: the head has no dropout (the original HRT ignores MODEL.DROP_RATE too).
-        return create_model(VARIANTS[variant], num_classes, in_channels=in_chans, **options)
+        return create_model(VARIANTS[variant], num_classes, drop_rate, in_channels=in_chans,
+                            **options)
 
     with torch.serialization.safe_globals([CFGNODE_AS_ORDERED_DICT]):
         return build_model_with_cfg(construct, variant, pretrained,
@@ -76,6 +76,13 @@ def build_timm_baseline(config) -> nn.Module:
         raise ValueError(f"MODEL.TIMM_NAME={name!r} is not a timm model (MODEL.TYPE 'timm')")
     kwargs: dict[str, Any] = {"num_classes": config.MODEL.NUM_CLASSES,
                               "drop_rate": config.MODEL.DROP_RATE}
-    if config.MODEL.DROP_PATH_RATE > 0:  # HRNet takes no drop_path_rate argument
+    if config.MODEL.DROP_PATH_RATE:  # None / 0: timm's default; HRNet takes no such argument
         kwargs["drop_path_rate"] = config.MODEL.DROP_PATH_RATE
-    return timm.create_model(name, **kwargs)
+    model = timm.create_model(name, **kwargs)
+    if config.TRAIN.USE_CHECKPOINT:
+        try:
+            model.set_grad_checkpointing(True)
+        except (AssertionError, NotImplementedError) as err:  # timm's way of saying "no"
+            raise ValueError(f"TRAIN.USE_CHECKPOINT: timm model {name!r} does not support "
+                             f"gradient checkpointing ({err})") from err
+    return model

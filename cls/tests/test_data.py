@@ -49,7 +49,8 @@ def test_loaders_yield_transformed_batches(layout: str, request) -> None:
     root = request.getfixturevalue(f"{layout}_data")
     config = config_for(root)
     train_set, val_set, train_loader, val_loader = build_loaders(config)
-    assert config.DATA.ZIP_MODE is (layout == "zip")
+    assert isinstance(val_set, ZipImageDataset if layout == "zip" else ImageFolderDataset)
+    assert config.DATA.ZIP_MODE is False  # detected, not written back (main.py resolves it)
     images, targets, skipped = next(iter(train_loader))
     assert images.shape == (4, 3, 32, 32) and targets.dtype == torch.int64 and skipped == 0
     assert len(train_loader) == 3  # 12 images, batches of 4, drop_last

@@ -14,13 +14,15 @@ from config import load_config
 from data import build_loaders, build_mixup
 from engine.checkpoint import (load_model_weights, model_state, resume_training, rng_state,
                                safe_load, save_checkpoint)
-from engine.loop import Amp, train_one_epoch
+from engine.distributed import DistInfo
+from engine.loop import Amp, RunLog, TrainParts, train_one_epoch
 from engine.optim import build_optimizer, build_scheduler, parameter_groups, scaled_lrs
 from models import build_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 LOG = logging.getLogger("test")
+CPU = DistInfo(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"))
 ORIGINAL_KEYS = {"model", "optimizer", "lr_scheduler", "max_accuracy", "epoch", "config"}
 
 
@@ -59,9 +61,9 @@ def test_one_iteration_per_amp_mode(folder_data: Path, level: str, dtype: str) -
     scaler = amp.grad_scaler()
     assert not scaler.is_enabled()  # loss scaling is for fp16 on CUDA only
     before = [p.detach().clone() for p in model.parameters()]
-    stats = train_one_epoch(config, model, SoftTargetCrossEntropy(), OneBatch(loader),
-                            optimizer, 0, build_mixup(config), scheduler, scaler, amp,
-                            torch.device("cpu"), 1, LOG)
+    parts = TrainParts(model, SoftTargetCrossEntropy(), optimizer, scheduler, scaler, amp,
+                       build_mixup(config))
+    stats = train_one_epoch(config, parts, OneBatch(loader), 0, CPU, RunLog(LOG))
     assert torch.isfinite(torch.tensor(stats["loss"]))
     unchanged = [n for (n, p), b in zip(model.named_parameters(), before) if torch.equal(p, b)]
     assert not unchanged
@@ -115,8 +117,9 @@ def test_checkpoint_round_trip_in_the_original_layout(folder_data: Path, tmp_pat
     config, model, optimizer, scheduler, loader = setup(folder_data)
     amp = Amp.from_config(config, torch.device("cpu"))
     scaler = amp.grad_scaler()
-    train_one_epoch(config, model, SoftTargetCrossEntropy(), OneBatch(loader), optimizer, 0,
-                    build_mixup(config), scheduler, scaler, amp, torch.device("cpu"), 1, LOG)
+    parts = TrainParts(model, SoftTargetCrossEntropy(), optimizer, scheduler, scaler, amp,
+                       build_mixup(config))
+    train_one_epoch(config, parts, OneBatch(loader), 0, CPU, RunLog(LOG))
     save_checkpoint(tmp_path, 0, model, optimizer, scheduler, scaler, 12.5, config,
                     [rng_state()], periodic=True, logger=LOG)
     assert {p.name for p in tmp_path.glob("*.pth")} == {"ckpt_epoch_0.pth", "latest.pth"}
