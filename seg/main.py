@@ -23,23 +23,25 @@ FLAG_KEYS = {
     "phase": "phase", "gpu": "gpu", "data_dir": "data.data_dir", "drop_last": "data.drop_last",
     "workers": "data.workers", "train_batch_size": "train.batch_size",
     "val_batch_size": "val.batch_size", "checkpoints_root": "checkpoints.checkpoints_root",
-    "checkpoints_name": "checkpoints.checkpoints_name", "save_iters": "checkpoints.save_iters",
+    "checkpoints_name": "checkpoints.checkpoints_name",
     "model_name": "network.model_name", "backbone": "network.backbone",
     "bn_type": "network.bn_type", "pretrained": "network.pretrained",
     "resume": "network.resume", "resume_strict": "network.resume_strict",
     "resume_continue": "network.resume_continue",
-    "resume_eval_train": "network.resume_eval_train",
-    "resume_eval_val": "network.resume_eval_val", "gathered": "network.gathered",
-    "loss_balance": "network.loss_balance", "with_cp": "network.with_cp",
+    "resume_eval_val": "network.resume_eval_val", "with_cp": "network.with_cp",
     "drop_path_rate": "network.drop_path_rate", "optim_method": "optim.optim_method",
-    "group_method": "optim.group_method", "base_lr": "lr.base_lr", "nbb_mult": "lr.nbb_mult",
-    "lr_policy": "lr.lr_policy", "is_warm": "lr.is_warm", "loss_type": "loss.loss_type",
-    "max_iters": "solver.max_iters", "max_epoch": "solver.max_epoch",
+    "group_method": "optim.group_method", "base_lr": "lr.base_lr",
+    "lr_policy": "lr.lr_policy", "loss_type": "loss.loss_type",
+    "max_iters": "solver.max_iters",
     "display_iter": "solver.display_iter", "test_interval": "solver.test_interval",
     "log_to_file": "logging.log_to_file", "log_file": "logging.log_file",
-    "test_dir": "test.test_dir", "out_dir": "test.out_dir", "test_split": "test.split",
+    "out_dir": "test.out_dir", "test_split": "test.split",
     "save_prob": "test.save_prob", "amp": "train.amp", "seed": "seed",
 }
+# The original's flags that change nothing in its HRFormer runs, nor here: accepted so its
+# scripts run unchanged, noted in the log, written to no config key (README: "Flags").
+NO_OP_FLAGS = ("gathered", "loss_balance", "nbb_mult", "save_iters", "max_epoch", "test_dir",
+               "is_warm", "resume_eval_train")
 
 
 def yes_no(text: str) -> bool:
@@ -96,6 +98,10 @@ def load_config(argv: list[str]) -> tuple[Configer, argparse.Namespace]:
     return configer, args
 
 
+def given_no_op_flags(args: argparse.Namespace) -> list[str]:
+    return [flag for flag in NO_OP_FLAGS if getattr(args, flag) is not None]
+
+
 def relaunch_with_torchrun(args: argparse.Namespace, argv: list[str]) -> None:
     """The original re-launched itself with one process per listed GPU; so does this."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -127,6 +133,8 @@ def main(argv: list[str] | None = None) -> dict | float | None:
         torch.backends.cudnn.benchmark = args.cudnn
     log.info("config %s, phase %s, %d process(es) on %s", args.configs,
              configer.get("phase"), distributed.world_size(), device)
+    for flag in given_no_op_flags(args):
+        log.info("--%s is accepted for the original's scripts and changes nothing", flag)
     try:
         if configer.get("phase") == "train":
             from lib.segmentor.trainer import Trainer

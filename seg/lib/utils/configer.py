@@ -1,5 +1,8 @@
 """openseg-style configuration: a JSON file whose values command-line flags override.
 
+A file may start from another: `"_base_": "H_48_D_4.json"` (a path relative to the file, or a
+list of them, merged in order) loads that file first, then merges this one into it key by key;
+sections (objects) merge recursively, any other value (lists included) replaces the base's.
 Flags map onto dotted keys (`--base_lr` -> `lr.base_lr`); trailing `key.sub value` pairs
 override any other key.
 """
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 _MISSING = object()
+BASE_KEY = "_base_"
 
 
 def _parse_value(text: str) -> Any:
@@ -19,6 +23,42 @@ def _parse_value(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def merge_dicts(base: Mapping, override: Mapping) -> dict:
+    """`base` updated by `override`: nested dicts merge, other values replace."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_dicts(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _read_with_bases(path: Path, chain: tuple[Path, ...]) -> dict:
+    where = f" (the {BASE_KEY} of {chain[-1]})" if chain else ""
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist{where}")
+    if path.resolve() in {p.resolve() for p in chain}:
+        raise ValueError(f"config file {path}: {BASE_KEY} cycle "
+                         f"{' -> '.join(map(str, (*chain, path)))}")
+    try:
+        with open(path) as f:
+            params = json.load(f)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"config file {path} is not valid JSON: {err}") from err
+    if not isinstance(params, dict):
+        raise ValueError(f"config file {path}: expected a JSON object, got {type(params).__name__}")
+    bases = params.pop(BASE_KEY, [])
+    bases = [bases] if isinstance(bases, str) else bases
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise ValueError(f"config file {path}: {BASE_KEY} must be a file name or a list of them "
+                         f"(relative to the file), got {bases!r}")
+    merged: dict = {}
+    for base in bases:
+        merged = merge_dicts(merged, _read_with_bases(path.parent / base, (*chain, path)))
+    return merge_dicts(merged, params)
 
 
 class Configer:
@@ -30,15 +70,8 @@ class Configer:
 
     @classmethod
     def from_file(cls, path: str | Path) -> "Configer":
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {path} does not exist")
-        try:
-            with open(path) as f:
-                params = json.load(f)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"config file {path} is not valid JSON: {err}") from err
-        return cls(params, str(path))
+        """The JSON file at `path`, with its `_base_` files merged underneath."""
+        return cls(_read_with_bases(Path(path), ()), str(path))
 
     @staticmethod
     def _keys(keys: Iterable[str]) -> list[str]:
