@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import runpy
+import shutil
 
 import pytest
 import torch
@@ -126,3 +127,39 @@ def test_converted_official_checkpoint_reproduces_fixture_heatmaps(tmp_path):
     # The original file loads directly through the same call, to the same weights.
     direct = init_model(str(SMALL), str(official), device="cpu").state_dict()
     assert all(torch.equal(direct[k], v) for k, v in model.state_dict().items())
+
+
+def _types(pipeline) -> list[str]:
+    return [step["type"] for step in pipeline]
+
+
+@pytest.mark.parametrize("variant", ["small", "base"])
+def test_384x288_pipelines_are_the_bases_with_their_codec(variant):
+    cfg = Config.fromfile(POSE / f"configs/hrformer/coco/hrt_{variant}_coco_384x288.py")
+    base = Config.fromfile(POSE / f"configs/hrformer/coco/hrt_{variant}_coco_256x192.py")
+    for name in ("train_pipeline", "val_pipeline"):
+        assert _types(cfg[name]) == _types(base[name])
+        for step, base_step in zip(cfg[name], base[name]):
+            if step["type"] == "TopdownAffine":
+                assert step["input_size"] == (288, 384)
+            elif step["type"] == "GenerateTarget":
+                assert step["encoder"] == cfg.codec and step["encoder"]["sigma"] == 3
+            else:
+                assert step == base_step
+    assert cfg.train_dataloader.dataset.pipeline == cfg.train_pipeline
+    assert cfg.val_dataloader.dataset.pipeline == cfg.val_pipeline
+
+
+def test_384x288_configs_keep_a_step_added_to_the_base(tmp_path):
+    """The 384x288 configs pick the codec steps by type: a new base step is kept, in place."""
+    shutil.copytree(POSE / "configs", tmp_path / "configs")
+    base = tmp_path / "configs/_base_/hrt_coco_topdown.py"
+    base.write_text(base.read_text() + "\ntrain_pipeline.insert(-1, dict(type='NewStep'))\n"
+                    "val_pipeline.insert(0, dict(type='NewStep'))\n")
+    cfg = Config.fromfile(tmp_path / "configs/hrformer/coco/hrt_small_coco_384x288.py")
+    assert _types(cfg.train_pipeline)[-4:] == ["TopdownAffine", "GenerateTarget", "NewStep",
+                                               "PackPoseInputs"]
+    assert _types(cfg.val_pipeline) == ["NewStep", "LoadImage", "GetBBoxCenterScale",
+                                        "TopdownAffine", "PackPoseInputs"]
+    affine = [s for s in cfg.train_pipeline + cfg.val_pipeline if s["type"] == "TopdownAffine"]
+    assert [s["input_size"] for s in affine] == [(288, 384), (288, 384)]

@@ -7,14 +7,15 @@ _base_ = ['./hrt_small_coco_256x192.py']
 
 codec = dict(type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
 model = dict(head=dict(decoder=codec))
-# Lists replace (do not merge into) the base's: its pipelines with this codec's steps.
-train_pipeline = [*_base_.train_pipeline[:-3],
-                  dict(type='TopdownAffine', input_size=codec['input_size']),
-                  dict(type='GenerateTarget', encoder=codec),
-                  dict(type='PackPoseInputs')]
-val_pipeline = [*_base_.val_pipeline[:-2],
-                dict(type='TopdownAffine', input_size=codec['input_size']),
-                dict(type='PackPoseInputs')]
+# Lists replace (do not merge into) the base's: the base pipelines, with this codec in the
+# steps that use it, found by type (not position, so a step added to the base stays).
+train_pipeline = [
+    dict(step, **{'TopdownAffine': dict(input_size=codec['input_size']),
+                  'GenerateTarget': dict(encoder=codec)}.get(step['type'], {}))
+    for step in _base_.train_pipeline]
+val_pipeline = [
+    dict(step, **{'TopdownAffine': dict(input_size=codec['input_size'])}.get(step['type'], {}))
+    for step in _base_.val_pipeline]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
