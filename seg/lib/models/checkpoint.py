@@ -78,17 +78,11 @@ def _listing(title: str, keys: list[str]) -> str:
     return f"\n  {title} ({len(keys)}): " + ", ".join(keys) if keys else ""
 
 
-def load_state_dict_strict(model: nn.Module, state: Mapping[str, Tensor], source: str, *,
-                           allow_missing_int_buffers: bool = False) -> None:
+def load_state_dict_strict(model: nn.Module, state: Mapping[str, Tensor], source: str) -> None:
     """Load `state` by name; any missing, unexpected or mis-shaped key raises CheckpointError
-    naming the key and `source`.
-
-    `allow_missing_int_buffers` tolerates absent integer buffers (`num_batches_tracked`,
-    `relative_position_index`): the model builds them itself and they hold no learned value.
-    """
+    naming the key and `source`."""
     model_state = model.state_dict()
-    missing = [k for k in model_state if k not in state and not (
-        allow_missing_int_buffers and not model_state[k].is_floating_point())]
+    missing = [k for k in model_state if k not in state]
     unexpected = [k for k in state if k not in model_state]
     mismatched = _shape_mismatches(model_state, state)
     if missing or unexpected or mismatched:
