@@ -54,7 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resume", help="checkpoint to resume from (or to evaluate)")
     p.add_argument("--accumulation-steps", type=int, help="gradient accumulation steps")
     p.add_argument("--use-checkpoint", action="store_true",
-                   help="gradient checkpointing per transformer block (saves memory)")
+                   help="gradient checkpointing (saves memory): HRFormer per transformer "
+                        "block, timm baselines through timm (an error where timm has none)")
     # The original parsed this flag but never applied it; here it overrides AMP_OPT_LEVEL.
     p.add_argument("--amp-opt-level", choices=["O0", "O1", "O2"],
                    help="O0: fp32; O1/O2: torch.amp autocast (default: from the config)")
