@@ -135,10 +135,11 @@ def test_one_checkpoint_is_measured(tmp_path):
     labels = predicted_labels(ckpts / "hrt_tiny.pth", data, tmp_path)
     write_zip_imagenet(data, labels, images)
     records = tool.run(["--checkpoints", str(ckpts), "--data", str(data),
-                        "--out", str(tmp_path / "t.md")])
+                        "--out", str(tmp_path / "t.md"), "--work_dir", str(tmp_path / "work")])
     measured = {(r["row"], r["metric"]): r["measured"] for r in records}
     assert measured.pop(("HRFormer-T", "acc@1")) == 100.0
     assert measured.pop(("HRFormer-T", "acc@5")) == 100.0
     assert set(measured.values()) == {None}
+    assert (tmp_path / "work/hrt_tiny/hrt_tiny/eval/config.yaml").is_file()
     assert re.search(r"\| HRFormer-T \| acc@1 \| 78\.6 \| 100\.00 \| \+21\.40 \| `hrt_tiny\.pth` \|",
                      (tmp_path / "t.md").read_text())

@@ -1,7 +1,7 @@
 """ImageNet-1K table of the paper from the released checkpoints (HRFormer-T/S/B).
 
     python tools/reproduce_table.py --checkpoints DIR --data IMAGENET [--rows HRFormer-T ...]
-        [--json FILE] [--out FILE.md]
+        [--json FILE] [--out FILE.md] [--work_dir DIR]
     torchrun --nproc_per_node 8 tools/reproduce_table.py --checkpoints DIR --data IMAGENET
 
 Each row present in DIR is evaluated exactly as `run_eval.sh` does (`main.py --eval` on the
@@ -39,18 +39,20 @@ ROWS = (
 )
 
 
-def evaluate(row: Row, checkpoint: Path, data: Path) -> dict[str, float]:
-    """`main.py --eval` as run_eval.sh calls it; acc@1 / acc@5 in percent."""
+def evaluate(row: Row, checkpoint: Path, data: Path, work_dir: Path) -> dict[str, float]:
+    """`main.py --eval` as run_eval.sh calls it (log in work_dir/<model>/eval); acc@1 / acc@5
+    in percent."""
     args = cls_main.parse_args(["--eval", "--cfg", str(CLS / row.settings["config"]),
                                 "--resume", str(checkpoint), "--data-path", str(data),
-                                "--output", str(CLS / "output"), "--tag", "reproduce_table"])
+                                "--output", str(work_dir), "--tag", "eval"])
     result = cls_main.run(cls_main.build_config(args), init_distributed())["val"]
     return {"acc@1": result["acc1"], "acc@5": result["acc5"]}
 
 
 def run(argv: list[str] | None = None) -> list[dict]:
     try:
-        return main(__doc__, ROWS, evaluate, "ImageNet root (folder or zip layout)", argv)
+        return main(__doc__, ROWS, evaluate, "ImageNet root (folder or zip layout)",
+                    "output/reproduce_table", argv)
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

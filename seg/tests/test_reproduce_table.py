@@ -59,7 +59,7 @@ def test_empty_folder_lists_every_row_missing(tmp_path):
     empty = tmp_path / "ckpts"
     empty.mkdir()
     records = tool.run(["--checkpoints", str(empty), "--data", str(tmp_path / "none"),
-                        "--json", str(tmp_path / "t.json")])
+                        "--json", str(tmp_path / "t.json"), "--work_dir", str(tmp_path / "w")])
     assert json.loads((tmp_path / "t.json").read_text()) == records
     assert len(records) == 24 and all(r["measured"] is None for r in records)
     assert records[0] == {"row": "Cityscapes OCRNet HRFormer-S 7x7", "metric": "mIoU",
@@ -105,15 +105,14 @@ def test_one_checkpoint_is_measured(tmp_path, monkeypatch):
     for path in (tmp_path / "pred" / "label").glob("*.png"):
         shutil.copyfile(path, val / "label" / path.name)
         assert len(np.unique(np.asarray(Image.open(path)))) > 1   # not one constant class
-    records = tool.run(["--checkpoints", str(ckpts), "--data", str(data),
-                        "--rows", row.name, "--out", str(tmp_path / "t.md")])
+    records = tool.run(["--checkpoints", str(ckpts), "--data", str(data), "--rows", row.name,
+                        "--out", str(tmp_path / "t.md"), "--work_dir", str(tmp_path / "work")])
     measured = {r["metric"]: r["measured"] for r in records}
     assert measured["mIoU"] == pytest.approx(100.0)
-    # Multi-scale + flip as the run script's `val` mode, scored offline.
-    seg_main(tool.main_args(row, ckpts / row.file, data, row.settings["ms_config"])
-             + ["--out_dir", str(tmp_path / "pred_ms")])
+    # The multi-scale + flip predictions it wrote, scored by the offline evaluator.
     configer = Configer.from_file(SEG / "configs/pascal_context/H_48_D_4.json")
-    offline = score_folders(configer, tmp_path / "pred_ms" / "label", val / "label").miou()
+    ms_labels = tmp_path / "work" / Path(row.file).stem / "ms" / "label"
+    offline = score_folders(configer, ms_labels, val / "label").miou()
     assert measured["mIoU (Multi-Scale)"] == pytest.approx(100 * offline)
     assert f"| {row.name} | mIoU | 53.8 | 100.00 | +46.20 | `{row.file}` |" in \
         (tmp_path / "t.md").read_text()

@@ -2,7 +2,7 @@
 Cityscapes / PASCAL-Context / COCO-Stuff 10K / ADE20K, single scale and multi-scale + flip).
 
     python tools/reproduce_table.py --checkpoints DIR --data DATA_ROOT [--rows NAME ...]
-        [--json FILE] [--out FILE.md]
+        [--json FILE] [--out FILE.md] [--work_dir DIR]
     torchrun --nproc_per_node 8 tools/reproduce_table.py --checkpoints DIR --data DATA_ROOT
 
 Each row present in DIR is tested on `DATA_ROOT/<dataset>/val` as its run script's `val ss`
@@ -98,13 +98,15 @@ def main_args(row: Row, checkpoint: Path, data: Path, config: str) -> list[str]:
             "--data_dir", str(data / s["subdir"]), "--resume", str(checkpoint)]
 
 
-def evaluate(row: Row, checkpoint: Path, data: Path) -> dict[str, float]:
-    """Single scale, then the row's multi-scale + flip config; mIoU in percent."""
+def evaluate(row: Row, checkpoint: Path, data: Path, work_dir: Path) -> dict[str, float]:
+    """Single scale, then the row's multi-scale + flip config, predictions written to
+    work_dir/{ss,ms}/ (label/ as the offline evaluator reads them); mIoU in percent."""
     device = torch.device("cuda", distributed.local_rank()) if torch.cuda.is_available() \
         else torch.device("cpu")
     measured = {}
-    for metric, config in ((SS, "H_48_D_4.json"), (MS, row.settings["ms_config"])):
-        configer, _ = load_config(main_args(row, checkpoint, data, config))
+    for metric, config, tag in ((SS, "H_48_D_4.json", "ss"), (MS, row.settings["ms_config"], "ms")):
+        configer, _ = load_config(main_args(row, checkpoint, data, config)
+                                  + ["--out_dir", str(work_dir / tag)])
         measured[metric] = 100 * run_test(configer, device)["mIoU"]
     return measured
 
@@ -114,7 +116,7 @@ def run(argv: list[str] | None = None) -> list[dict]:
     setup_logging(None, "info")
     try:
         return main(__doc__, ROWS, evaluate, "DATA_ROOT holding <dataset>/val/{image,label}",
-                    argv)
+                    "output/reproduce_table", argv)
     finally:
         distributed.cleanup()
 

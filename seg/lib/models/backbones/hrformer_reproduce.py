@@ -6,7 +6,7 @@ released rows and the function that evaluates one row through that task's own ev
 code; this file does the rest:
 
     python tools/reproduce_table.py --checkpoints DIR --data ROOT [--rows NAME ...]
-        [--json FILE] [--out FILE.md]
+        [--json FILE] [--out FILE.md] [--work_dir DIR]
 
 A row whose checkpoint file is in DIR is evaluated; the others are listed as missing, with
 the link to download them. Metrics are percentages, as the paper prints them. Under torchrun
@@ -33,8 +33,8 @@ class Row:
     settings: Mapping[str, Any] = field(default_factory=dict)   # task-specific (config, ...)
 
 
-# (row, checkpoint path, data root) -> {metric: measured percent}
-Evaluate = Callable[[Row, Path, Path], Mapping[str, float]]
+# (row, checkpoint path, data root, work dir of the row) -> {metric: measured percent}
+Evaluate = Callable[[Row, Path, Path, Path], Mapping[str, float]]
 
 
 def is_main_process() -> bool:
@@ -46,7 +46,8 @@ def report(message: str) -> None:
         print(message, flush=True)
 
 
-def build_parser(description: str, rows: Sequence[Row], data_help: str) -> argparse.ArgumentParser:
+def build_parser(description: str, rows: Sequence[Row], data_help: str,
+                 work_dir: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--checkpoints", required=True, type=Path,
                         help="folder holding the released checkpoints under the listed names")
@@ -55,6 +56,9 @@ def build_parser(description: str, rows: Sequence[Row], data_help: str) -> argpa
                         help="rows to evaluate (default: all): " + "; ".join(r.name for r in rows))
     parser.add_argument("--json", type=Path, help="write one object per row and metric")
     parser.add_argument("--out", type=Path, help="write the Markdown table")
+    parser.add_argument("--work_dir", type=Path, default=Path(work_dir),
+                        help="the evaluations' logs and outputs, one folder per row "
+                             f"(default: {work_dir})")
     return parser
 
 
@@ -69,8 +73,8 @@ def select_rows(rows: Sequence[Row], names: Sequence[str] | None) -> list[Row]:
     return [by_name[name] for name in names]
 
 
-def reproduce(rows: Sequence[Row], checkpoints: Path, data: Path,
-              evaluate: Evaluate) -> list[dict]:
+def reproduce(rows: Sequence[Row], checkpoints: Path, data: Path, evaluate: Evaluate,
+              work_dir: Path) -> list[dict]:
     """Evaluate every row whose file is in `checkpoints`; one record per row and metric."""
     if not checkpoints.is_dir():
         raise FileNotFoundError(f"--checkpoints folder {checkpoints} does not exist")
@@ -87,7 +91,7 @@ def reproduce(rows: Sequence[Row], checkpoints: Path, data: Path,
             measured: Mapping[str, float] = {}
         else:
             report(f"[{index}/{len(rows)}] {row.name}: evaluating {path}")
-            measured = evaluate(row, path, data)
+            measured = evaluate(row, path, data, work_dir / Path(row.file).stem)
             report(f"[{index}/{len(rows)}] {row.name}: " + ", ".join(
                 f"{metric} {measured[metric]:.2f} (paper {paper})"
                 for metric, paper in row.paper.items()))
@@ -112,9 +116,10 @@ def markdown(records: Sequence[dict]) -> str:
 
 
 def main(description: str, rows: Sequence[Row], evaluate: Evaluate, data_help: str,
-         argv: Sequence[str] | None = None) -> list[dict]:
-    args = build_parser(description, rows, data_help).parse_args(argv)
-    records = reproduce(select_rows(rows, args.rows), args.checkpoints, args.data, evaluate)
+         work_dir: str, argv: Sequence[str] | None = None) -> list[dict]:
+    args = build_parser(description, rows, data_help, work_dir).parse_args(argv)
+    records = reproduce(select_rows(rows, args.rows), args.checkpoints, args.data, evaluate,
+                        args.work_dir)
     if is_main_process():
         table = markdown(records)
         print(table, end="")
