@@ -143,3 +143,12 @@ def test_one_checkpoint_is_measured(tmp_path):
     assert (tmp_path / "work/hrt_tiny/hrt_tiny/eval/config.yaml").is_file()
     assert re.search(r"\| HRFormer-T \| acc@1 \| 78\.6 \| 100\.00 \| \+21\.40 \| `hrt_tiny\.pth` \|",
                      (tmp_path / "t.md").read_text())
+
+
+@pytest.mark.parametrize("readme", ["README.md", "cls/README.md"])
+def test_readme_tables_carry_links_and_file_names(readme):
+    lines = (REPO / readme).read_text().splitlines()
+    for row in tool.ROWS:
+        found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
+        assert len(found) == 1, (readme, row.name)
+        assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)

@@ -113,3 +113,12 @@ def test_missing_detections_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="person_keypoints_val2017.json does not exist"):
         tool.run(["--checkpoints", str(ckpts), "--data", str(tmp_path / "data"),
                   "--rows", tool.ROWS[0].name, "--work_dir", str(tmp_path / "work")])
+
+
+@pytest.mark.parametrize("readme", ["README.md", "pose/README.md"])
+def test_readme_tables_carry_links_and_file_names(readme):
+    lines = (REPO / readme).read_text().splitlines()
+    for row in tool.ROWS:
+        found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
+        assert len(found) == 1, (readme, row.name)
+        assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)

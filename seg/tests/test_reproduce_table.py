@@ -20,6 +20,7 @@ from main import main as seg_main
 from tools import reproduce_table as tool
 
 SEG = Path(__file__).resolve().parents[1]
+REPO = SEG.parent
 RELEASE_TITLES = {"Cityscapes": "Cityscapes", "PASCAL-Context": "PASCAL-Context",
                   "COCO-Stuff": "COCO-Stuff", "ADE20K": "ADE20K"}
 
@@ -116,3 +117,12 @@ def test_one_checkpoint_is_measured(tmp_path, monkeypatch):
     assert measured["mIoU (Multi-Scale)"] == pytest.approx(100 * offline)
     assert f"| {row.name} | mIoU | 53.8 | 100.00 | +46.20 | `{row.file}` |" in \
         (tmp_path / "t.md").read_text()
+
+
+@pytest.mark.parametrize("readme", ["README.md", "seg/README.md"])
+def test_readme_tables_carry_links_and_file_names(readme):
+    lines = (REPO / readme).read_text().splitlines()
+    for row in tool.ROWS:
+        found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
+        assert len(found) == 1, (readme, row.name)
+        assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)
