@@ -16,11 +16,9 @@ from pathlib import Path
 CLS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CLS))
 
-import torch.distributed as dist  # noqa: E402
-
 import main as cls_main  # noqa: E402
 from engine.distributed import init_distributed  # noqa: E402
-from models.hrformer_reproduce import Row, main  # noqa: E402
+from models.hrformer_reproduce import Row, cli, main  # noqa: E402
 
 # The released rows (the original README's ImageNet-1K table).
 ROWS = (
@@ -49,18 +47,13 @@ def evaluate(row: Row, checkpoint: Path, data: Path, work_dir: Path) -> dict[str
     return {"acc@1": result["acc1"], "acc@5": result["acc5"]}
 
 
+DATA_HELP = "ImageNet root (folder or zip layout)"
+WORK_DIR = "output/reproduce_table"
+
+
 def run(argv: list[str] | None = None) -> list[dict]:
-    try:
-        return main(__doc__, ROWS, evaluate, "ImageNet root (folder or zip layout)",
-                    "output/reproduce_table", argv)
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+    return main(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR, argv)
 
 
 if __name__ == "__main__":
-    try:
-        run()
-    except (FileNotFoundError, ValueError) as err:
-        print(f"reproduce_table.py: {err}", file=sys.stderr)
-        sys.exit(2)
+    cli(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR)

@@ -17,9 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
+
+import torch.distributed as dist
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,14 @@ def markdown(records: Sequence[dict]) -> str:
 
 def main(description: str, rows: Sequence[Row], evaluate: Evaluate, data_help: str,
          work_dir: str, argv: Sequence[str] | None = None) -> list[dict]:
+    """Parse, evaluate, report; the process group the evaluations joined is closed at the end."""
     args = build_parser(description, rows, data_help, work_dir).parse_args(argv)
-    records = reproduce(select_rows(rows, args.rows), args.checkpoints, args.data, evaluate,
-                        args.work_dir)
+    try:
+        records = reproduce(select_rows(rows, args.rows), args.checkpoints, args.data,
+                            evaluate, args.work_dir)
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
     if is_main_process():
         table = markdown(records)
         print(table, end="")
@@ -128,3 +136,13 @@ def main(description: str, rows: Sequence[Row], evaluate: Evaluate, data_help: s
         if args.json:
             args.json.write_text(json.dumps(records, indent=1) + "\n")
     return records
+
+
+def cli(description: str, rows: Sequence[Row], evaluate: Evaluate, data_help: str,
+        work_dir: str) -> None:
+    """`main` for `python tools/reproduce_table.py`: bad input exits 2 with its message."""
+    try:
+        main(description, rows, evaluate, data_help, work_dir)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"reproduce_table.py: {err}", file=sys.stderr)
+        sys.exit(2)

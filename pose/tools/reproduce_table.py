@@ -20,9 +20,7 @@ from pathlib import Path
 POSE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(POSE))
 
-import torch.distributed as dist  # noqa: E402
-
-from hrformer_pose.hrformer_reproduce import Row, main  # noqa: E402
+from hrformer_pose.hrformer_reproduce import Row, cli, main  # noqa: E402
 
 ANNOTATIONS = "annotations/person_keypoints_val2017.json"
 DETECTIONS = "person_detection_results/COCO_val2017_detections_AP_H_56_person.json"
@@ -83,18 +81,13 @@ def evaluate(row: Row, checkpoint: Path, data: Path, work_dir: Path) -> dict[str
     return {name: 100 * metrics[key] for name, key in METRICS.items()}
 
 
+DATA_HELP = "folder holding coco/ (see the Data section)"
+WORK_DIR = "work_dirs/reproduce_table"
+
+
 def run(argv: list[str] | None = None) -> list[dict]:
-    try:
-        return main(__doc__, ROWS, evaluate, "folder holding coco/ (see the Data section)",
-                    "work_dirs/reproduce_table", argv)
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+    return main(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR, argv)
 
 
 if __name__ == "__main__":
-    try:
-        run()
-    except (FileNotFoundError, ValueError) as err:
-        print(f"reproduce_table.py: {err}", file=sys.stderr)
-        sys.exit(2)
+    cli(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR)

@@ -257,7 +257,8 @@ def test_evaluate_on_prepared_val(dataset, tmp_path):
     pred.mkdir()
     for path in gt.glob("*.png"):
         ids = _read(path)
-        Image.fromarray(np.where(ids == a, b, ids).astype(np.uint8), mode="L").save(pred / path.name)
+        swapped = np.where(ids == a, b, ids).astype(np.uint8)
+        Image.fromarray(swapped, mode="L").save(pred / path.name)
     data = json.loads(config.read_text())["data"]
     score = score_folders(Configer.from_file(str(config)), pred, gt)
     assert score.miou() == pytest.approx(_expected_swap_miou(gt, data, a, b), abs=1e-12)

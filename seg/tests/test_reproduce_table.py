@@ -3,7 +3,10 @@ main.py's test phase (single scale, then multi-scale + flip) on tiny PASCAL-Cont
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +129,13 @@ def test_readme_tables_carry_links_and_file_names(readme):
         found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
         assert len(found) == 1, (readme, row.name)
         assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)
+
+
+def test_cli_names_a_missing_checkpoints_folder(tmp_path):
+    missing = tmp_path / "no_such_folder"
+    out = subprocess.run([sys.executable, "tools/reproduce_table.py", "--checkpoints",
+                          str(missing), "--data", str(tmp_path)], cwd=SEG,
+                         capture_output=True, text=True,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 2
+    assert f"--checkpoints folder {missing} does not exist" in out.stderr

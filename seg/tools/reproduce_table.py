@@ -19,7 +19,7 @@ sys.path.insert(0, str(SEG))
 
 import torch  # noqa: E402
 
-from lib.models.backbones.hrformer_reproduce import Row, main  # noqa: E402
+from lib.models.backbones.hrformer_reproduce import Row, cli, main  # noqa: E402
 from lib.segmentor.tester import run_test  # noqa: E402
 from lib.utils import distributed  # noqa: E402
 from lib.utils.logger import setup_logging  # noqa: E402
@@ -101,7 +101,10 @@ def main_args(row: Row, checkpoint: Path, data: Path, config: str) -> list[str]:
 def evaluate(row: Row, checkpoint: Path, data: Path, work_dir: Path) -> dict[str, float]:
     """Single scale, then the row's multi-scale + flip config, predictions written to
     work_dir/{ss,ms}/ (label/ as the offline evaluator reads them); mIoU in percent."""
-    device = torch.device("cuda", distributed.local_rank()) if torch.cuda.is_available() \
+    device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    distributed.init(device_type)     # joins torchrun's group once (a no-op afterwards)
+    setup_logging(None, "info")
+    device = torch.device(device_type, distributed.local_rank()) if device_type == "cuda" \
         else torch.device("cpu")
     measured = {}
     for metric, config, tag in ((SS, "H_48_D_4.json", "ss"), (MS, row.settings["ms_config"], "ms")):
@@ -111,19 +114,13 @@ def evaluate(row: Row, checkpoint: Path, data: Path, work_dir: Path) -> dict[str
     return measured
 
 
+DATA_HELP = "DATA_ROOT holding <dataset>/val/{image,label}"
+WORK_DIR = "output/reproduce_table"
+
+
 def run(argv: list[str] | None = None) -> list[dict]:
-    distributed.init("cuda" if torch.cuda.is_available() else "cpu")
-    setup_logging(None, "info")
-    try:
-        return main(__doc__, ROWS, evaluate, "DATA_ROOT holding <dataset>/val/{image,label}",
-                    "output/reproduce_table", argv)
-    finally:
-        distributed.cleanup()
+    return main(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR, argv)
 
 
 if __name__ == "__main__":
-    try:
-        run()
-    except (FileNotFoundError, ValueError) as err:
-        print(f"reproduce_table.py: {err}", file=sys.stderr)
-        sys.exit(2)
+    cli(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR)

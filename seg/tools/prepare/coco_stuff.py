@@ -12,9 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
-from .common import Sample, Split, check_values, read_list, require_label
+from .common import Sample, Split, check_values, read_list, read_mat_labels, require_label
 
 VALID = np.arange(256) <= 182
 SPLITS = {"train": ("train", 9000), "val": ("test", 1000)}
@@ -42,14 +41,6 @@ def splits(src: Path, coarse: bool = False) -> list[Split]:
 
 
 def read_label(path: Path) -> np.ndarray:
-    try:
-        mat = scipy.io.loadmat(path, variable_names=["S"])
-    except (ValueError, NotImplementedError) as err:
-        raise ValueError(f"{path}: not a readable MATLAB file ({err})") from err
-    if "S" not in mat:
-        raise ValueError(f"{path}: no variable 'S' (the label map of COCO-Stuff 10K)")
-    ids = np.asarray(mat["S"])
-    if ids.ndim != 2:
-        raise ValueError(f"{path}: 'S' has shape {ids.shape}; expected height x width")
+    ids = read_mat_labels(path, "S", "the label map of COCO-Stuff 10K")
     check_values(ids, VALID, path)
     return ids

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
+import scipy.io
 from PIL import Image
 from tqdm import tqdm
 
@@ -71,6 +72,20 @@ def read_png_ids(path: Path) -> np.ndarray:
             raise ValueError(f"{path}: label image mode {image.mode}; expected a "
                              "single-channel PNG of raw ids")
         return np.asarray(image)
+
+
+def read_mat_labels(path: Path, key: str, what: str) -> np.ndarray:
+    """The 2-D label map stored as variable `key` of a MATLAB file."""
+    try:
+        mat = scipy.io.loadmat(path, variable_names=[key])
+    except (ValueError, NotImplementedError) as err:
+        raise ValueError(f"{path}: not a readable MATLAB file ({err})") from err
+    if key not in mat:
+        raise ValueError(f"{path}: no variable {key!r} ({what})")
+    ids = np.asarray(mat[key])
+    if ids.ndim != 2:
+        raise ValueError(f"{path}: {key!r} has shape {ids.shape}; expected height x width")
+    return ids.astype(np.int64)
 
 
 def _atomic(target: Path, write: Callable[[Path], None]) -> None:

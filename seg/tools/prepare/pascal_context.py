@@ -18,9 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
-from .common import Sample, Split, check_values, read_list, require_dir, require_label
+from .common import (Sample, Split, check_values, read_list, read_mat_labels, require_dir,
+                     require_label)
 
 # labels.txt ids of the 59 classes: aeroplane, bag, bed, bedclothes, bench, bicycle, bird,
 # boat, book, bottle, building, bus, cabinet, car, cat, ceiling, chair, cloth, computer, cow,
@@ -56,12 +56,6 @@ def splits(src: Path, coarse: bool = False) -> list[Split]:
 
 
 def read_label(path: Path) -> np.ndarray:
-    try:
-        mat = scipy.io.loadmat(path, variable_names=["LabelMap"])
-    except (ValueError, NotImplementedError) as err:
-        raise ValueError(f"{path}: not a readable MATLAB file ({err})") from err
-    if "LabelMap" not in mat:
-        raise ValueError(f"{path}: no variable 'LabelMap' (the PASCAL-Context label map)")
-    full = np.asarray(mat["LabelMap"]).astype(np.int64)
+    full = read_mat_labels(path, "LabelMap", "the PASCAL-Context label map")
     check_values(full, VALID, path)
     return TO_59[full]
