@@ -122,3 +122,10 @@ def test_readme_tables_carry_links_and_file_names(readme):
         found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
         assert len(found) == 1, (readme, row.name)
         assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)
+
+
+def test_vendored_copies_are_identical():
+    copies = [REPO / "cls/models/hrformer_reproduce.py",
+              REPO / "pose/hrformer_pose/hrformer_reproduce.py",
+              REPO / "seg/lib/models/backbones/hrformer_reproduce.py"]
+    assert len({path.read_bytes() for path in copies}) == 1

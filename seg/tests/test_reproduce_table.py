@@ -139,3 +139,10 @@ def test_cli_names_a_missing_checkpoints_folder(tmp_path):
                          env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 2
     assert f"--checkpoints folder {missing} does not exist" in out.stderr
+
+
+def test_vendored_copies_are_identical():
+    copies = [REPO / "cls/models/hrformer_reproduce.py",
+              REPO / "pose/hrformer_pose/hrformer_reproduce.py",
+              REPO / "seg/lib/models/backbones/hrformer_reproduce.py"]
+    assert len({path.read_bytes() for path in copies}) == 1

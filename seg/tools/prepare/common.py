@@ -106,10 +106,8 @@ def _put_image(source: Path, target: Path, link: bool) -> None:
         _atomic(target, lambda tmp: shutil.copyfile(source, tmp))
 
 
-def _put_label(ids: np.ndarray, source: Path, target: Path) -> None:
-    if ids.max(initial=0) > 255:
-        raise ValueError(f"{source}: converted label value {int(ids.max())} does not fit "
-                         "an 8-bit PNG")
+def _put_label(ids: np.ndarray, target: Path) -> None:
+    """Raw ids (already checked against the dataset's range, all below 256) as a PNG."""
     _atomic(target, lambda tmp: Image.fromarray(ids.astype(np.uint8), mode="L")
             .save(tmp, format="PNG"))
 
@@ -132,7 +130,7 @@ def write_split(split: Split, save_dir: Path, read_label: LabelReader, link: boo
             skipped += 1
             continue
         if label_out is not None and not label_out.exists():
-            _put_label(read_label(sample.label), sample.label, label_out)
+            _put_label(read_label(sample.label), label_out)
         if not image_out.exists():
             _put_image(sample.image, image_out, link)
         written += 1
