@@ -1,0 +1,153 @@
+"""tools/reproduce_table.py: the released rows, missing files, and one row measured through
+the run_eval.sh path on a tiny zip-layout ImageNet whose labels the recipe model predicts."""
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import main as cls_main
+from data import build_loaders
+from engine.loop import Amp
+from models import build_model
+from reference import REFERENCE, load_recipe_weights
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+CLS = Path(__file__).resolve().parents[1]
+REPO = CLS.parent
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location("reproduce_table",
+                                                  CLS / "tools" / "reproduce_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tool = load_tool()
+
+
+def release_table(title: str) -> list[dict]:
+    """A table of RELEASES.md (the contract data) as dicts keyed by its header."""
+    text = (REFERENCE / "RELEASES.md").read_text()
+    section = text.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (c.strip() for c in line.strip("|").split("|"))))
+            for line in lines[2:]]
+
+
+def test_rows_are_the_released_ones():
+    released = release_table("Results on ImageNet-1K")
+    assert [r.name for r in tool.ROWS] == [r["Backbone"] for r in released]
+    for row, rel in zip(tool.ROWS, released):
+        assert (row.ckpt_link, row.log_link) == (rel["ckpt"], rel["log"])
+        assert row.paper == {"acc@1": float(rel["acc@1"].rstrip("%")),
+                             "acc@5": float(rel["acc@5"].rstrip("%"))}
+        assert row.settings["config"] == rel["script"].removeprefix("./cls/")
+        assert (CLS / row.settings["config"]).is_file()
+
+
+def test_vendored_copies_are_identical():
+    copies = [REPO / "cls/models/hrformer_reproduce.py",
+              REPO / "pose/hrformer_pose/hrformer_reproduce.py",
+              REPO / "seg/lib/models/backbones/hrformer_reproduce.py"]
+    assert len({path.read_bytes() for path in copies}) == 1
+
+
+def test_empty_folder_lists_every_row_missing(tmp_path, capsys):
+    empty = tmp_path / "ckpts"
+    empty.mkdir()
+    records = tool.run(["--checkpoints", str(empty), "--data", str(tmp_path / "none"),
+                        "--json", str(tmp_path / "t.json"), "--out", str(tmp_path / "t.md")])
+    assert json.loads((tmp_path / "t.json").read_text()) == records
+    assert [(r["row"], r["metric"]) for r in records] == [
+        (row, metric) for row in ("HRFormer-T", "HRFormer-S", "HRFormer-B")
+        for metric in ("acc@1", "acc@5")]
+    assert all(r["measured"] is None for r in records)
+    assert records[2] == {"row": "HRFormer-S", "metric": "acc@1", "paper": 81.2,
+                          "measured": None, "file": "hrt_small.pth",
+                          "link": "https://1drv.ms/u/s!Ai-PFrdirDvwj1cc3tSp4kIKI_JH?e=bHW7xj"}
+    table = (tmp_path / "t.md").read_text()
+    assert table.count("missing ([download](https://1drv.ms/") == 6
+    assert "[3/3] HRFormer-B: missing" in capsys.readouterr().out
+
+
+def test_unknown_row_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="unknown rows \\['HRFormer-X'\\]"):
+        tool.run(["--checkpoints", str(tmp_path), "--data", str(tmp_path),
+                  "--rows", "HRFormer-X"])
+
+
+def write_zip_imagenet(root: Path, labels: list[int], images: list[bytes]) -> None:
+    """The zip layout (train.zip, val.zip and their maps); train holds one image."""
+    root.mkdir(parents=True, exist_ok=True)
+    for split, items in (("train", [(images[0], 0)]), ("val", list(zip(images, labels)))):
+        lines = []
+        with zipfile.ZipFile(root / f"{split}.zip", "w") as archive:
+            for i, (data, label) in enumerate(items):
+                member = f"n{label:08d}/{split}_{i}.JPEG"
+                archive.writestr(member, data)
+                lines.append(f"{member}\t{label}\n")
+        (root / f"{split}_map.txt").write_text("".join(lines))
+
+
+def predicted_labels(checkpoint: Path, data: Path, tmp_path: Path) -> list[int]:
+    """What the recipe model predicts for each val image, through the same config, loader
+    and autocast as `main.py --eval`."""
+    args = cls_main.parse_args(["--eval", "--cfg", str(CLS / "configs/hrt/hrt_tiny.yaml"),
+                                "--resume", str(checkpoint), "--data-path", str(data),
+                                "--output", str(tmp_path / "out")])
+    config = cls_main.build_config(args)
+    _, _, _, loader = build_loaders(config, train=False)
+    model = build_model(config)
+    model.load_state_dict(torch.load(checkpoint, weights_only=True)["model"])
+    model.eval()
+    amp = Amp.from_config(config, torch.device("cpu"))
+    with torch.no_grad(), amp.autocast():
+        return [int(v) for images, _, _ in loader for v in model(images).float().argmax(1)]
+
+
+def test_one_checkpoint_is_measured(tmp_path):
+    model = build_model(cls_main.build_config(cls_main.parse_args(
+        ["--cfg", str(CLS / "configs/hrt/hrt_tiny.yaml"), "--data-path", "/d"])))
+    load_recipe_weights(model, "cls_hrt_tiny")
+    ckpts = tmp_path / "ckpts"
+    ckpts.mkdir()
+    torch.save({"model": model.state_dict()}, ckpts / "hrt_tiny.pth")
+    rng = np.random.default_rng(0)
+    images = []
+    for _ in range(3):
+        buffer = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(buffer, "JPEG")
+        images.append(buffer.getvalue())
+    data = tmp_path / "imagenet"
+    write_zip_imagenet(data, [0, 0, 0], images)
+    labels = predicted_labels(ckpts / "hrt_tiny.pth", data, tmp_path)
+    write_zip_imagenet(data, labels, images)
+    records = tool.run(["--checkpoints", str(ckpts), "--data", str(data),
+                        "--out", str(tmp_path / "t.md"), "--work_dir", str(tmp_path / "work")])
+    measured = {(r["row"], r["metric"]): r["measured"] for r in records}
+    assert measured.pop(("HRFormer-T", "acc@1")) == 100.0
+    assert measured.pop(("HRFormer-T", "acc@5")) == 100.0
+    assert set(measured.values()) == {None}
+    assert (tmp_path / "work/hrt_tiny/hrt_tiny/eval/config.yaml").is_file()
+    assert "| HRFormer-T | acc@1 | 78.6 | 100.00 | +21.40 | `hrt_tiny.pth` |" in \
+        (tmp_path / "t.md").read_text()
+
+
+@pytest.mark.parametrize("readme", ["README.md", "cls/README.md"])
+def test_readme_tables_carry_links_and_file_names(readme):
+    lines = (REPO / readme).read_text().splitlines()
+    for row in tool.ROWS:
+        found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
+        assert len(found) == 1, (readme, row.name)
+        assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)

@@ -1,0 +1,131 @@
+"""tools/reproduce_table.py: the four released val2017 rows, missing files, and one row
+measured through tools/test.py (detector boxes file, flip test, CocoMetric) on a tiny COCO
+layout whose keypoints are what the released-layout recipe model predicts."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import REFERENCE, load_manifest, recipe_state_dict
+from demo.stick_figures import make_split
+from mmpose.apis import inference_topdown, init_model
+
+POSE = Path(__file__).resolve().parents[1]
+REPO = POSE.parent
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location("reproduce_table",
+                                                  POSE / "tools" / "reproduce_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tool = load_tool()
+
+
+def release_table(title: str) -> list[dict]:
+    text = (REFERENCE / "RELEASES.md").read_text()
+    section = text.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (c.strip() for c in line.strip("|").split("|"))))
+            for line in lines[2:]]
+
+
+def test_rows_are_the_released_ones():
+    released = release_table("Results on COCO `val2017`")
+    assert [r.name for r in tool.ROWS] == [f"{r['Backbone']} {r['Input Size']}"
+                                          for r in released]
+    columns = {"AP": "AP", "AP50": "AP50", "AP75": "AP75", "APM": "ARM", "APL": "ARL",
+               "AR": "AR"}   # the original's table calls the medium / large AP ARM / ARL
+    for row, rel in zip(tool.ROWS, released):
+        assert (row.ckpt_link, row.log_link) == (rel["ckpt"], rel["log"])
+        assert row.paper == {m: float(rel[c].rstrip("%")) for m, c in columns.items()}
+        assert row.file == Path(rel["script"]).stem + ".pth"
+        assert (POSE / row.settings["config"]).is_file()
+
+
+def test_empty_folder_lists_every_row_missing(tmp_path):
+    empty = tmp_path / "ckpts"
+    empty.mkdir()
+    records = tool.run(["--checkpoints", str(empty), "--data", str(tmp_path / "none"),
+                        "--json", str(tmp_path / "t.json")])
+    assert json.loads((tmp_path / "t.json").read_text()) == records
+    assert len(records) == 24 and all(r["measured"] is None for r in records)
+    assert records[0] == {"row": "HRFormer-S 256x192", "metric": "AP", "paper": 74.0,
+                          "measured": None, "file": "hrt_small_coco_256x192.pth",
+                          "link": "https://1drv.ms/u/s!Ai-PFrdirDvwj2PC53KZd-7v3X0H?e=hUZ0fE"}
+
+
+def write_coco(root: Path, config: Path, checkpoint: Path) -> None:
+    """`root/coco` in the README's layout: stick-figure images, detector boxes (the ground
+    truth boxes), and keypoints set to the model's flip-test predictions in those boxes."""
+    coco = root / "coco"
+    ann_file = make_split(coco, "val2017", 2, seed=3, size=128)
+    gt = json.loads(ann_file.read_text())
+    ann_file.unlink()
+    model = init_model(str(config), str(checkpoint), device="cpu")
+    for ann in gt["annotations"]:
+        image = next(i for i in gt["images"] if i["id"] == ann["image_id"])
+        x, y, w, h = ann["bbox"]
+        result = inference_topdown(model, str(coco / "val2017" / image["file_name"]),
+                                   np.array([[x, y, x + w, y + h]]), bbox_format="xyxy")
+        kpts = result[0].pred_instances.keypoints[0]
+        ann["keypoints"] = [float(v) for xy in kpts for v in (*xy, 2)]
+        ann["num_keypoints"] = len(kpts)
+    (coco / "annotations" / "person_keypoints_val2017.json").write_text(json.dumps(gt))
+    detections = [{"image_id": a["image_id"], "category_id": 1, "bbox": a["bbox"],
+                   "score": 1.0} for a in gt["annotations"]]
+    (coco / "person_detection_results").mkdir()
+    (coco / "person_detection_results" / "COCO_val2017_detections_AP_H_56_person.json"
+     ).write_text(json.dumps(detections))
+
+
+def test_one_checkpoint_is_measured(tmp_path):
+    torch.set_num_threads(1)
+    row = tool.ROWS[0]
+    ckpts = tmp_path / "ckpts"
+    ckpts.mkdir()
+    # The released layout (`keypoint_head.*`) of the HRFormer-S manifest, recipe weights.
+    torch.save({"state_dict": recipe_state_dict(load_manifest("pose_hrt_small")["keys"])},
+               ckpts / row.file)
+    write_coco(tmp_path / "data", POSE / row.settings["config"], ckpts / row.file)
+    records = tool.run(["--checkpoints", str(ckpts), "--data", str(tmp_path / "data"),
+                        "--rows", row.name, "--work_dir", str(tmp_path / "work"),
+                        "--out", str(tmp_path / "t.md")])
+    measured = {r["metric"]: r["measured"] for r in records}
+    assert measured["AP"] == pytest.approx(100.0)
+    assert measured["AP50"] == measured["AP75"] == measured["AR"] == pytest.approx(100.0)
+    assert "| HRFormer-S 256x192 | AP | 74.0 | 100.00 | +26.00 |" in (tmp_path / "t.md").read_text()
+
+
+def test_missing_detections_file_is_named(tmp_path):
+    ckpts = tmp_path / "ckpts"
+    ckpts.mkdir()
+    (ckpts / tool.ROWS[0].file).write_bytes(b"")
+    (tmp_path / "data" / "coco").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="person_keypoints_val2017.json does not exist"):
+        tool.run(["--checkpoints", str(ckpts), "--data", str(tmp_path / "data"),
+                  "--rows", tool.ROWS[0].name, "--work_dir", str(tmp_path / "work")])
+
+
+@pytest.mark.parametrize("readme", ["README.md", "pose/README.md"])
+def test_readme_tables_carry_links_and_file_names(readme):
+    lines = (REPO / readme).read_text().splitlines()
+    for row in tool.ROWS:
+        found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
+        assert len(found) == 1, (readme, row.name)
+        assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)
+
+
+def test_vendored_copies_are_identical():
+    copies = [REPO / "cls/models/hrformer_reproduce.py",
+              REPO / "pose/hrformer_pose/hrformer_reproduce.py",
+              REPO / "seg/lib/models/backbones/hrformer_reproduce.py"]
+    assert len({path.read_bytes() for path in copies}) == 1

@@ -1,0 +1,93 @@
+"""COCO val2017 table of the paper from the released checkpoints (HRFormer-S/B at 256x192
+and 384x288; detected person boxes of AP 56.4, flip test).
+
+    python tools/reproduce_table.py --checkpoints DIR --data ROOT [--rows NAME ...]
+        [--json FILE] [--out FILE.md] [--work_dir DIR]
+    torchrun --nproc_per_node 8 tools/reproduce_table.py --checkpoints DIR --data ROOT
+
+ROOT holds `coco/` as in this README's Data section (annotations/person_keypoints_val2017.json,
+person_detection_results/COCO_val2017_detections_AP_H_56_person.json, val2017/). Each row
+present in DIR is tested as `tools/test.py <config> <checkpoint>` does (the config's detector
+boxes, flip test and CocoMetric). Run from `pose/`.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+POSE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(POSE))
+
+from hrformer_pose.hrformer_reproduce import Row, cli, main  # noqa: E402
+
+ANNOTATIONS = "annotations/person_keypoints_val2017.json"
+DETECTIONS = "person_detection_results/COCO_val2017_detections_AP_H_56_person.json"
+# table metric -> CocoMetric key
+METRICS = {"AP": "coco/AP", "AP50": "coco/AP .5", "AP75": "coco/AP .75", "APM": "coco/AP (M)",
+           "APL": "coco/AP (L)", "AR": "coco/AR"}
+
+
+def _row(name: str, config: str, paper: tuple[float, ...], ckpt: str, log: str) -> Row:
+    return Row(name, f"{config}.pth", ckpt, log, dict(zip(METRICS, paper)),
+               {"config": f"configs/hrformer/coco/{config}.py"})
+
+
+# The released rows (the original README's COCO val2017 table; its ARM / ARL columns are
+# the medium / large AP).
+ROWS = (
+    _row("HRFormer-S 256x192", "hrt_small_coco_256x192", (74.0, 90.2, 81.2, 70.4, 80.7, 79.4),
+         "https://1drv.ms/u/s!Ai-PFrdirDvwj2PC53KZd-7v3X0H?e=hUZ0fE",
+         "https://1drv.ms/u/s!Ai-PFrdirDvwj2Bytw64p9XJuYMt?e=Fj8brM"),
+    _row("HRFormer-S 384x288", "hrt_small_coco_384x288", (75.6, 90.3, 82.2, 71.6, 82.5, 80.7),
+         "https://1drv.ms/u/s!Ai-PFrdirDvwj2TxlkzWYuh9CkvU?e=H50XSl",
+         "https://1drv.ms/u/s!Ai-PFrdirDvwj2FjbD4E7EQi-2n5?e=8xJqCD"),
+    _row("HRFormer-B 256x192", "hrt_base_coco_256x192", (75.6, 90.8, 82.8, 71.7, 82.6, 80.8),
+         "https://1drv.ms/u/s!Ai-PFrdirDvwj2V-4bLd_7RkjTFW?e=L20Wit",
+         "https://1drv.ms/u/s!Ai-PFrdirDvwj2KhySyLQ-QHUQ4l?e=FEKmfr"),
+    _row("HRFormer-B 384x288", "hrt_base_coco_384x288", (77.2, 91.0, 83.6, 73.2, 84.2, 82.0),
+         "https://1drv.ms/u/s!Ai-PFrdirDvwj2ZKrF6rWWzoRJUM?e=RCRb0p",
+         "https://1drv.ms/u/s!Ai-PFrdirDvwj100SWSwSYeZvXvL?e=Tu6Gtm"),
+)
+
+
+def _load_test_tool():
+    """tools/test.py as a module (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("pose_test_tool", POSE / "tools" / "test.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tool_args(row: Row, checkpoint: Path, data: Path, work_dir: Path) -> list[str]:
+    """tools/test.py's arguments for a row, pointed at `data/coco`."""
+    coco = data / "coco"
+    for path in (coco / ANNOTATIONS, coco / DETECTIONS, coco / "val2017"):
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist (expected the layout of "
+                                    "pose/README.md, Data)")
+    launcher = "pytorch" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else "none"
+    return [str(POSE / row.settings["config"]), str(checkpoint), "--work-dir", str(work_dir),
+            "--launcher", launcher, "--cfg-options",
+            f"test_dataloader.dataset.data_root={coco}/",
+            f"test_dataloader.dataset.bbox_file={coco / DETECTIONS}",
+            f"test_evaluator.ann_file={coco / ANNOTATIONS}"]
+
+
+def evaluate(row: Row, checkpoint: Path, data: Path, work_dir: Path) -> dict[str, float]:
+    """tools/test.py on val2017 with the config's detector boxes and flip test; percent."""
+    metrics = _load_test_tool().main(tool_args(row, checkpoint, data, work_dir))
+    return {name: 100 * metrics[key] for name, key in METRICS.items()}
+
+
+DATA_HELP = "folder holding coco/ (see the Data section)"
+WORK_DIR = "work_dirs/reproduce_table"
+
+
+def run(argv: list[str] | None = None) -> list[dict]:
+    return main(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR, argv)
+
+
+if __name__ == "__main__":
+    cli(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR)

@@ -1,0 +1,148 @@
+"""tools/reproduce_table.py: the 12 released rows, missing files, and one row measured through
+main.py's test phase (single scale, then multi-scale + flip) on tiny PASCAL-Context data."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import REFERENCE, manifest, recipe_state_dict
+from lib.models import build_segmentor
+from lib.models.checkpoint import load_state_dict_strict
+from lib.metrics.evaluate import score_folders
+from lib.utils.configer import Configer
+from main import main as seg_main
+from tools import reproduce_table as tool
+
+SEG = Path(__file__).resolve().parents[1]
+REPO = SEG.parent
+RELEASE_TITLES = {"Cityscapes": "Cityscapes", "PASCAL-Context": "PASCAL-Context",
+                  "COCO-Stuff": "COCO-Stuff", "ADE20K": "ADE20K"}
+
+
+def release_rows() -> list[dict]:
+    """The segmentation tables of RELEASES.md (the contract data), released rows only."""
+    text = (REFERENCE / "RELEASES.md").read_text()
+    rows = []
+    for title in RELEASE_TITLES:
+        section = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+        lines = [line for line in section.splitlines() if line.startswith("|")]
+        header = [c.strip() for c in lines[0].strip("|").split("|")]
+        for line in lines[2:]:
+            row = dict(zip(header, (c.strip() for c in line.strip("|").split("|"))))
+            if row["ckpt"] != "-":
+                rows.append({**row, "dataset": title})
+    return rows
+
+
+def test_rows_are_the_released_ones():
+    released = release_rows()
+    assert len(tool.ROWS) == len(released) == 12
+    for row, rel in zip(tool.ROWS, released):
+        assert row.name == (f"{rel['dataset']} OCRNet {rel['Backbone']} {rel['Window Size']}")
+        assert (row.ckpt_link, row.log_link) == (rel["ckpt"], rel["Log"])
+        assert row.paper == {"mIoU": float(rel["mIoU"]),
+                             "mIoU (Multi-Scale)": float(rel["mIoU (Multi-Scale)"])}
+        assert row.settings["script"] == rel["script"].removeprefix("./seg/")
+        script = (SEG / row.settings["script"]).read_text()
+        for key, variable in (("backbone", "BACKBONE"), ("model_name", "MODEL_NAME"),
+                              ("ms_config", "VAL_CONFIG"), ("subdir", "DATA_SUBDIR")):
+            assert f"\n{variable}={row.settings[key]}\n" in script, (row.name, key)
+    assert len({row.file for row in tool.ROWS}) == 12
+
+
+def test_empty_folder_lists_every_row_missing(tmp_path):
+    empty = tmp_path / "ckpts"
+    empty.mkdir()
+    records = tool.run(["--checkpoints", str(empty), "--data", str(tmp_path / "none"),
+                        "--json", str(tmp_path / "t.json"), "--work_dir", str(tmp_path / "w")])
+    assert json.loads((tmp_path / "t.json").read_text()) == records
+    assert len(records) == 24 and all(r["measured"] is None for r in records)
+    assert records[0] == {"row": "Cityscapes OCRNet HRFormer-S 7x7", "metric": "mIoU",
+                          "paper": 80.0, "measured": None,
+                          "file": "cityscapes_hrt_small_ocr_v2_ohem.pth",
+                          "link": "https://1drv.ms/u/s!Ai-PFrdirDvwj3Wsg-_ApKUAEUft?e=BnhLal"}
+
+
+def write_pascal_checkpoint(path: Path) -> None:
+    """The HRFormer-S OCR v2 manifest with its class dimension set to PASCAL-Context's 59,
+    recipe weights, in the released openseg layout (`state_dict`, `module.` keys)."""
+    keys = [[name, [59, *shape[1:]] if shape[:1] == [19] else shape, dtype]
+            for name, shape, dtype in manifest("seg_hrt_small_ocr_v2")["keys"]]
+    model = build_segmentor("hrt_small_ocr_v2", "hrt_small", 59)
+    load_state_dict_strict(model, recipe_state_dict(keys), "recipe weights",
+                           allow_missing_int_buffers=True)
+    torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}, path)
+
+
+def test_one_checkpoint_is_measured(tmp_path, monkeypatch):
+    torch.set_num_threads(1)
+    # Speed only: the PASCAL-Context configs resize images to a short side of 520 first; the
+    # tiny images are tested at their own size (every other setting is the row's).
+    row_args = tool.main_args
+    monkeypatch.setattr(tool, "main_args",
+                        lambda *a: row_args(*a) + ["val_trans.trans_seq", "[]"])
+    ckpts, data = tmp_path / "ckpts", tmp_path / "data"
+    ckpts.mkdir()
+    row = next(r for r in tool.ROWS if r.name == "PASCAL-Context OCRNet HRFormer-S 7x7")
+    write_pascal_checkpoint(ckpts / row.file)
+    val = data / "pascal_context" / "val"
+    rng = np.random.default_rng(0)
+    for folder in ("image", "label"):
+        (val / folder).mkdir(parents=True)
+    for name in ("2008_000009", "2010_000030"):
+        Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(
+            val / "image" / f"{name}.jpg")
+        Image.fromarray(np.ones((40, 56), dtype=np.uint8), mode="L").save(
+            val / "label" / f"{name}.png")
+    # Ground truth = what the model predicts single-scale (the run script's `val ss`).
+    seg_main(tool.main_args(row, ckpts / row.file, data, "H_48_D_4.json")
+             + ["--out_dir", str(tmp_path / "pred")])
+    for path in (tmp_path / "pred" / "label").glob("*.png"):
+        shutil.copyfile(path, val / "label" / path.name)
+        assert len(np.unique(np.asarray(Image.open(path)))) > 1   # not one constant class
+    records = tool.run(["--checkpoints", str(ckpts), "--data", str(data), "--rows", row.name,
+                        "--out", str(tmp_path / "t.md"), "--work_dir", str(tmp_path / "work")])
+    measured = {r["metric"]: r["measured"] for r in records}
+    assert measured["mIoU"] == pytest.approx(100.0)
+    # The multi-scale + flip predictions it wrote, scored by the offline evaluator.
+    configer = Configer.from_file(SEG / "configs/pascal_context/H_48_D_4.json")
+    ms_labels = tmp_path / "work" / Path(row.file).stem / "ms" / "label"
+    offline = score_folders(configer, ms_labels, val / "label").miou()
+    assert measured["mIoU (Multi-Scale)"] == pytest.approx(100 * offline)
+    assert f"| {row.name} | mIoU | 53.8 | 100.00 | +46.20 | `{row.file}` |" in \
+        (tmp_path / "t.md").read_text()
+
+
+@pytest.mark.parametrize("readme", ["README.md", "seg/README.md"])
+def test_readme_tables_carry_links_and_file_names(readme):
+    lines = (REPO / readme).read_text().splitlines()
+    for row in tool.ROWS:
+        found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
+        assert len(found) == 1, (readme, row.name)
+        assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)
+
+
+def test_cli_names_a_missing_checkpoints_folder(tmp_path):
+    missing = tmp_path / "no_such_folder"
+    out = subprocess.run([sys.executable, "tools/reproduce_table.py", "--checkpoints",
+                          str(missing), "--data", str(tmp_path)], cwd=SEG,
+                         capture_output=True, text=True,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 2
+    assert f"--checkpoints folder {missing} does not exist" in out.stderr
+
+
+def test_vendored_copies_are_identical():
+    copies = [REPO / "cls/models/hrformer_reproduce.py",
+              REPO / "pose/hrformer_pose/hrformer_reproduce.py",
+              REPO / "seg/lib/models/backbones/hrformer_reproduce.py"]
+    assert len({path.read_bytes() for path in copies}) == 1
