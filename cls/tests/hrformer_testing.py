@@ -93,3 +93,14 @@ def assert_matches_reference(out: Tensor, ref: Tensor, what: str) -> None:
     err = (out - ref).abs()
     bound = 2e-5 * ref.abs().max().item() + 1e-4
     assert bool((err <= bound).all()), f"{what}: max error {err.max():.3e} > {bound:.3e}"
+
+
+def release_table(title: str) -> list[dict[str, str]]:
+    """The table under `## <title>` in RELEASES.md, one dict per row keyed by its header."""
+    text = (REFERENCE / "RELEASES.md").read_text()
+    # a heading may go on after the title ("## Results on COCO `val2017` with detector ...")
+    section = text.split(f"\n## {title}", 1)[1].split("\n", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (c.strip() for c in line.strip("|").split("|"))))
+            for line in lines[2:]]

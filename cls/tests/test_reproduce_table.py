@@ -17,7 +17,7 @@ import main as cls_main
 from data import build_loaders
 from engine.loop import Amp
 from models import build_model
-from reference import REFERENCE, load_recipe_weights
+from hrformer_testing import load_recipe_weights, release_table
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CLS = Path(__file__).resolve().parents[1]
@@ -35,14 +35,6 @@ def load_tool():
 tool = load_tool()
 
 
-def release_table(title: str) -> list[dict]:
-    """A table of RELEASES.md (the contract data) as dicts keyed by its header."""
-    text = (REFERENCE / "RELEASES.md").read_text()
-    section = text.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
-    lines = [line for line in section.splitlines() if line.startswith("|")]
-    header = [c.strip() for c in lines[0].strip("|").split("|")]
-    return [dict(zip(header, (c.strip() for c in line.strip("|").split("|"))))
-            for line in lines[2:]]
 
 
 def test_rows_are_the_released_ones():
@@ -56,11 +48,6 @@ def test_rows_are_the_released_ones():
         assert (CLS / row.settings["config"]).is_file()
 
 
-def test_vendored_copies_are_identical():
-    copies = [REPO / "cls/models/hrformer_reproduce.py",
-              REPO / "pose/hrformer_pose/hrformer_reproduce.py",
-              REPO / "seg/lib/models/backbones/hrformer_reproduce.py"]
-    assert len({path.read_bytes() for path in copies}) == 1
 
 
 def test_empty_folder_lists_every_row_missing(tmp_path, capsys):
@@ -117,12 +104,6 @@ def predicted_labels(checkpoint: Path, data: Path, tmp_path: Path) -> list[int]:
 
 
 def test_one_checkpoint_is_measured(tmp_path):
-    model = build_model(cls_main.build_config(cls_main.parse_args(
-        ["--cfg", str(CLS / "configs/hrt/hrt_tiny.yaml"), "--data-path", "/d"])))
-    load_recipe_weights(model, "cls_hrt_tiny")
-    ckpts = tmp_path / "ckpts"
-    ckpts.mkdir()
-    torch.save({"model": model.state_dict()}, ckpts / "hrt_tiny.pth")
     rng = np.random.default_rng(0)
     images = []
     for _ in range(3):
@@ -131,6 +112,12 @@ def test_one_checkpoint_is_measured(tmp_path):
         images.append(buffer.getvalue())
     data = tmp_path / "imagenet"
     write_zip_imagenet(data, [0, 0, 0], images)
+    model = build_model(cls_main.build_config(cls_main.parse_args(
+        ["--cfg", str(CLS / "configs/hrt/hrt_tiny.yaml"), "--data-path", str(data)])))
+    load_recipe_weights(model, "cls_hrt_tiny")
+    ckpts = tmp_path / "ckpts"
+    ckpts.mkdir()
+    torch.save({"model": model.state_dict()}, ckpts / "hrt_tiny.pth")
     labels = predicted_labels(ckpts / "hrt_tiny.pth", data, tmp_path)
     write_zip_imagenet(data, labels, images)
     records = tool.run(["--checkpoints", str(ckpts), "--data", str(data),

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import REFERENCE, load_manifest, recipe_state_dict
+from hrformer_testing import manifest, recipe_state_dict, release_table
 from demo.stick_figures import make_split
 from mmpose.apis import inference_topdown, init_model
 
@@ -27,15 +27,6 @@ def load_tool():
 
 
 tool = load_tool()
-
-
-def release_table(title: str) -> list[dict]:
-    text = (REFERENCE / "RELEASES.md").read_text()
-    section = text.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
-    lines = [line for line in section.splitlines() if line.startswith("|")]
-    header = [c.strip() for c in lines[0].strip("|").split("|")]
-    return [dict(zip(header, (c.strip() for c in line.strip("|").split("|"))))
-            for line in lines[2:]]
 
 
 def test_rows_are_the_released_ones():
@@ -93,7 +84,7 @@ def test_one_checkpoint_is_measured(tmp_path):
     ckpts = tmp_path / "ckpts"
     ckpts.mkdir()
     # The released layout (`keypoint_head.*`) of the HRFormer-S manifest, recipe weights.
-    torch.save({"state_dict": recipe_state_dict(load_manifest("pose_hrt_small")["keys"])},
+    torch.save({"state_dict": recipe_state_dict(manifest("pose_hrt_small")["keys"])},
                ckpts / row.file)
     write_coco(tmp_path / "data", POSE / row.settings["config"], ckpts / row.file)
     records = tool.run(["--checkpoints", str(ckpts), "--data", str(tmp_path / "data"),
@@ -122,10 +113,3 @@ def test_readme_tables_carry_links_and_file_names(readme):
         found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
         assert len(found) == 1, (readme, row.name)
         assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)
-
-
-def test_vendored_copies_are_identical():
-    copies = [REPO / "cls/models/hrformer_reproduce.py",
-              REPO / "pose/hrformer_pose/hrformer_reproduce.py",
-              REPO / "seg/lib/models/backbones/hrformer_reproduce.py"]
-    assert len({path.read_bytes() for path in copies}) == 1
