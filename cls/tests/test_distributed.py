@@ -16,9 +16,9 @@ from conftest import CLS_ROOT, TINY_CONFIG
 from config import load_config
 from data import build_loaders
 from datagen import make_folder_layout
-from engine.checkpoint import load_model_weights, model_state, safe_load
 from engine.loop import Amp, validate
 from models import build_model
+from models.hrformer_checkpoint import load_checkpoint, load_weights, state_dict_of
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -52,7 +52,7 @@ def test_two_process_training_and_reduced_evaluation(tmp_path: Path) -> None:
     assert "2 process(es) on cpu" in log0
     for log in (log0, log1):  # both processes ran exactly two iterations
         assert "Train: [0/1][1/2]" in log and "[2/2]" not in log
-    checkpoint = safe_load(run / "latest.pth")
+    checkpoint = load_checkpoint(run / "latest.pth")
     assert checkpoint["epoch"] == 0 and len(checkpoint["rng"]) == 2
 
     stdout = launch("run_eval.sh", str(TINY_CONFIG), str(run / "latest.pth"), str(data), "2",
@@ -62,7 +62,7 @@ def test_two_process_training_and_reduced_evaluation(tmp_path: Path) -> None:
     config = load_config(TINY_CONFIG, ["DATA.DATA_PATH", str(data), "DATA.BATCH_SIZE", "2"])
     _, _, _, val_loader = build_loaders(config, train=False)
     model = build_model(config)
-    load_model_weights(model, model_state(checkpoint, "latest.pth"), "latest.pth")
+    load_weights(model, state_dict_of(checkpoint, "latest.pth"), "latest.pth")
     expected = validate(config, model, val_loader, Amp.from_config(config, torch.device("cpu")),
                         torch.device("cpu"), logging.getLogger("test"))
     assert expected["count"] == 9
