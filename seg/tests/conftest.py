@@ -12,7 +12,7 @@ from yacs.config import CfgNode
 
 from lib.models import build_segmentor
 from lib.models.backbones.hrformer import recipe_state_dict, relative_position_index
-from lib.models.checkpoint import load_state_dict_strict
+from lib.models.backbones.hrformer_checkpoint import load_weights
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO / ".." / "shared" / "reference"
@@ -58,8 +58,7 @@ def load_recipe_weights(model: nn.Module, name: str) -> dict[str, Tensor]:
     """Strictly load the RECIPE.md weights of manifest `name` (integer buffers stay built)
     and return them."""
     state = recipe_state_dict(manifest(name)["keys"])
-    load_state_dict_strict(model, state, f"recipe weights of {name}",
-                           allow_missing_int_buffers=True)
+    load_weights(model, state, f"recipe weights of {name}")
     return state
 
 

@@ -16,8 +16,8 @@ from ..utils import distributed
 from ..utils.configer import Configer
 from ..utils.logger import ETA
 from .amp import autocast, grad_scaler, resolve_amp
-from .checkpoints import (checkpoint_path, load_weights, make_checkpoint, read_checkpoint,
-                          save_atomic)
+from ..models.backbones.hrformer_checkpoint import load_checkpoint, save_atomic
+from .checkpoints import checkpoint_path, make_checkpoint, restore_weights
 from .evaluator import evaluate, log_scores
 from .inference import Predictor
 from .model_builder import build_model
@@ -49,9 +49,9 @@ class Trainer:
         self.writer = self._tensorboard()
 
     def _resume(self, path: str) -> None:
-        ckpt = read_checkpoint(path)
+        ckpt = load_checkpoint(path)
         strict = self.configer.get("network.resume_strict", default=True)
-        load_weights(self.model, ckpt, f"checkpoint {path}", strict=strict)
+        restore_weights(self.model, ckpt, f"checkpoint {path}", strict=strict)
         self.resume_continue = self.configer.get("network.resume_continue", default=False)
         if not self.resume_continue:
             log.info("loaded %s (weights only; --resume_continue n)", path)
