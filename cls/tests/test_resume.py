@@ -56,7 +56,7 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(folder_data: Path,
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert load_checkpoint(run_dir(tmp_path / "killed") / "latest.pth")["epoch"] == 0
-    assert not list(run_dir(tmp_path / "killed").glob("*.tmp"))
+    assert not list(run_dir(tmp_path / "killed").glob(".*.tmp-*"))
 
     second = subprocess.run(command, cwd=CLS_ROOT, env=env, capture_output=True, text=True)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
