@@ -34,7 +34,7 @@ from engine.distributed import DistInfo, barrier, init_distributed
 from engine.logger import create_logger, create_tensorboard_writer
 from engine.loop import Amp, NonFiniteLossError, throughput, train_one_epoch, validate
 from engine.optim import build_optimizer, build_scheduler, scaled_lrs
-from models import build_model
+from models import build_model, hrformer_dist
 from models.hrformer_checkpoint import load_checkpoint, load_weights, state_dict_of
 
 METRICS_FILE = "metrics.jsonl"
@@ -215,6 +215,10 @@ def main(argv: list[str] | None = None) -> dict:
     config = build_config(parse_args(argv))
     try:
         return run(config, info)
+    except RuntimeError as err:
+        if info.world_size > 1 and hrformer_dist.is_timeout(err):
+            raise hrformer_dist.stalled_rank_error(err) from err
+        raise
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
@@ -223,6 +227,6 @@ def main(argv: list[str] | None = None) -> dict:
 if __name__ == "__main__":
     try:
         main()
-    except NonFiniteLossError as err:
+    except (NonFiniteLossError, hrformer_dist.StalledRankError) as err:
         print(f"main.py: {err}", file=sys.stderr)
         sys.exit(1)

@@ -4,9 +4,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,37 @@ def test_two_process_training_and_reduced_evaluation(tmp_path: Path) -> None:
     assert float(top5) == pytest.approx(expected["acc5"], abs=1e-3)
     eval_log = tmp_path / "eval" / "hrt_test_tiny" / "eval" / "log_rank0.txt"
     assert "on 9 images" in eval_log.read_text()
+
+
+def test_a_stopped_rank_fails_the_run_within_the_timeout(folder_data: Path,
+                                                         tmp_path: Path) -> None:
+    """Two processes as torchrun starts them; rank 1 is SIGSTOPped mid-training."""
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
+           "WORLD_SIZE": "2", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1",
+           "HRFORMER_DIST_TIMEOUT": "3", "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "main.py", "--cfg", str(TINY_CONFIG), "--data-path",
+               str(folder_data), "--output", str(tmp_path), "--tag", "t", "--opts",
+               "TRAIN.EPOCHS", "100", "DATA.BATCH_SIZE", "2"]
+    ranks = [subprocess.Popen(command, cwd=CLS_ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True,
+                              env={**env, "RANK": str(r), "LOCAL_RANK": str(r)})
+             for r in range(2)]
+    try:
+        log = tmp_path / "hrt_test_tiny" / "t" / "log_rank1.txt"
+        deadline = time.time() + 120
+        while not (log.is_file() and "Train: [0/100]" in log.read_text()):
+            assert time.time() < deadline and ranks[1].poll() is None, "rank 1 did not train"
+            time.sleep(0.05)
+        ranks[1].send_signal(signal.SIGSTOP)
+        stopped = time.time()
+        output, _ = ranks[0].communicate(timeout=60)
+        elapsed = time.time() - stopped
+    finally:
+        for process in ranks:
+            process.kill()
+            process.wait()
+    assert ranks[0].returncode == 1, output[-3000:]
+    assert elapsed < 30, elapsed  # 3 s timeout + 3 s probe, plus exit
+    assert re.search(r"rank 0: a collective did not complete within 3 s "
+                     r"\(HRFORMER_DIST_TIMEOUT\); unresponsive ranks: .*Ranks? 1 failed", output), \
+        output[-3000:]
