@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lib.models.backbones import hrformer_dist
+from lib.segmentor.trainer import NonFiniteLossError
 from lib.utils import distributed
 from lib.utils.configer import Configer
 from lib.utils.logger import setup_logging
@@ -133,9 +135,17 @@ def main(argv: list[str] | None = None) -> dict | float | None:
             return Trainer(configer, device).train()
         from lib.segmentor.tester import run_test
         return run_test(configer, device)
+    except RuntimeError as err:
+        if distributed.world_size() > 1 and hrformer_dist.is_timeout(err):
+            raise hrformer_dist.stalled_rank_error(err) from err
+        raise
     finally:
         distributed.cleanup()
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (hrformer_dist.StalledRankError, NonFiniteLossError) as err:
+        print(f"main.py: {err}", file=sys.stderr)
+        sys.exit(1)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -17,12 +18,16 @@ from ..utils.configer import Configer
 from ..utils.logger import ETA
 from .amp import autocast, grad_scaler, resolve_amp
 from ..models.backbones.hrformer_checkpoint import load_checkpoint, save_atomic
-from .checkpoints import checkpoint_path, make_checkpoint, restore_weights
+from .checkpoints import checkpoint_path, make_checkpoint, restore_weights, unwrap
 from .evaluator import evaluate, log_scores
 from .inference import Predictor
 from .model_builder import build_model
 
 log = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss (or a weight about to be saved) became NaN or infinite."""
 
 
 class Trainer:
@@ -88,6 +93,13 @@ class Trainer:
         with autocast(self.amp, self.device):
             outputs = self.model(images)
         loss = self.loss([o.float() for o in outputs], targets)
+        # Agreed by all processes, so that all of them stop (none waits in a collective).
+        bad = distributed.all_reduce_sum((~torch.isfinite(loss.detach())).float().reshape(1))
+        if bad.item() > 0:
+            raise NonFiniteLossError(
+                f"training loss is {loss.item()} at iteration {self.iters + 1} (in "
+                f"{int(bad.item())} process(es)); stopping before the weights are updated or "
+                "saved. Usual causes: a learning rate too high, a corrupt label, fp16 overflow")
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
@@ -141,8 +153,8 @@ class Trainer:
         log_scores(score, self.configer.get("data.class_names", default=None))
         self._scalar("val/mIoU", miou)
         self._scalar("val/pixel_acc", score.pixel_accuracy())
-        improved = miou > self.best_miou
-        self.best_miou = max(self.best_miou, miou)
+        improved = math.isfinite(miou) and miou > self.best_miou
+        self.best_miou = miou if improved else self.best_miou
         if save and distributed.is_main():
             self._save("latest")
             if improved:
@@ -151,6 +163,11 @@ class Trainer:
         return miou
 
     def _save(self, tag: str) -> None:
+        state = unwrap(self.model).state_dict()
+        bad = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+        if bad:
+            raise NonFiniteLossError(f"not saving {tag} at iteration {self.iters}: {len(bad)} "
+                                     f"weights are not finite ({', '.join(bad[:5])})")
         self.configer.set("iters", self.iters)
         self.configer.set("max_performance", self.best_miou)
         path = checkpoint_path(self.configer.get("checkpoints.checkpoints_dir"),

@@ -1,0 +1,180 @@
+"""main.py with bad input or a bad end: a code-running pickle, a NaN loss, broken files, a
+full disk, a kill during a save, a stopped rank. Each fails clearly and keeps good state."""
+import errno
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import lib.models.backbones.hrformer_checkpoint as hc
+from helpers_train import eval_args, make_dataset, train_args
+from lib.segmentor.trainer import NonFiniteLossError
+from main import main
+
+SEG_ROOT = Path(__file__).resolve().parents[1]
+LATEST, BEST = "demo_hrt_ocr_v2_latest.pth", "demo_hrt_ocr_v2_max_performance.pth"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """2 iterations of the demo model: data and a checkpoint folder with latest and best."""
+    root = tmp_path_factory.mktemp("reliability")
+    data = make_dataset(root, num_train=2, num_val=1)
+    main(train_args(data, root / "ckpt"))
+    return data, root / "ckpt"
+
+
+class RunsCode:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_every_loader_refuses_a_code_running_pickle(trained, tmp_path):
+    data, ckpt_dir = trained
+    marker = tmp_path / "code_ran"
+    evil = tmp_path / "evil.pth"
+    good = hc.load_checkpoint(ckpt_dir / LATEST)
+    torch.save({**good, "hook": RunsCode(marker)}, evil)
+    refused = r"refusing to load .*evil\.pth.*weights-only.*posix\.system"
+    for argv in (train_args(data, tmp_path / "a") + ["--resume", str(evil)],
+                 train_args(data, tmp_path / "b") + ["--resume", str(evil),
+                                                     "--resume_continue", "y"],
+                 eval_args(data, evil, tmp_path / "c"),
+                 train_args(data, tmp_path / "d") + ["--pretrained", str(evil)]):
+        with pytest.raises(hc.CheckpointError, match=refused):
+            main(argv)
+    assert not marker.exists()
+
+
+def test_nan_loss_stops_and_keeps_the_good_checkpoints(trained, tmp_path):
+    data, ckpt_dir = trained
+    before = {n: (ckpt_dir / n).read_bytes() for n in (LATEST, BEST)}
+    argv = train_args(data, ckpt_dir, max_iters=8) + [
+        "--resume", str(ckpt_dir / LATEST), "--resume_continue", "y", "--base_lr", "1e30"]
+    with pytest.raises(NonFiniteLossError, match=r"training loss is (nan|inf) at iteration \d"):
+        main(argv)
+    assert {n: (ckpt_dir / n).read_bytes() for n in (LATEST, BEST)} == before
+
+
+def test_broken_image_and_checkpoint_files_are_named(trained, tmp_path):
+    data, ckpt_dir = trained
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes((ckpt_dir / LATEST).read_bytes()[:5000])
+    with pytest.raises(hc.CheckpointError, match=r"cannot read checkpoint .*truncated\.pth"):
+        main(eval_args(data, truncated, tmp_path / "out"))
+
+    broken = make_dataset(tmp_path, num_train=2, num_val=1)
+    png = sorted((broken / "train" / "image").glob("*"))[0]
+    png.write_bytes(png.read_bytes()[:200])
+    with pytest.raises(OSError, match=f"cannot read image {png}"):
+        main(train_args(broken, tmp_path / "ckpt"))
+
+
+class FullDisk(io.FileIO):
+    def write(self, data) -> int:
+        if self.tell() + len(data) > 4096:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return super().write(data)
+
+
+def test_full_disk_names_the_file_and_keeps_the_previous_one(trained, tmp_path, monkeypatch):
+    data, ckpt_dir = trained
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    (folder / LATEST).write_bytes((ckpt_dir / LATEST).read_bytes())
+    monkeypatch.setattr(hc, "open", lambda path, mode: FullDisk(path, "w"), raising=False)
+    with pytest.raises(OSError, match=f"could not write {folder / LATEST}: no space left on "
+                                      "device"):
+        main(train_args(data, folder, max_iters=4) + [
+            "--resume", str(folder / LATEST), "--resume_continue", "y"])
+    assert sorted(p.name for p in folder.iterdir()) == [LATEST]  # no temp file left
+    assert hc.load_checkpoint(folder / LATEST)["config_dict"]["iters"] == 2
+
+
+# Runs main.py with torch.save writing half a file and then hanging on the second save (the
+# first save of the run completes), so the test can kill the process in the middle of it.
+HANG_IN_SECOND_SAVE = """
+import sys, time, torch
+import lib.models.backbones.hrformer_checkpoint as hc
+calls = []
+def save(obj, f):
+    calls.append(1)
+    if len(calls) == 2:
+        f.write(b"PK" * 1000); f.flush(); open(sys.argv[1], "w").close(); time.sleep(600)
+    torch.save(obj, f)
+hc.torch = type("T", (), {"save": staticmethod(save), "load": torch.load,
+                          "serialization": torch.serialization})
+from main import main
+main(sys.argv[2:])
+"""
+
+
+def test_kill_during_a_save_keeps_the_previous_checkpoint(trained, tmp_path):
+    data, _ = trained
+    folder, marker = tmp_path / "ckpt", tmp_path / "in_save"
+    argv = train_args(data, folder, max_iters=4)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen([sys.executable, "-c", HANG_IN_SECOND_SAVE, str(marker), *argv],
+                               cwd=SEG_ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 240
+        while not marker.exists():
+            assert process.poll() is None and time.time() < deadline, "no second save"
+            time.sleep(0.05)
+    finally:
+        process.kill()
+        process.wait()
+    # iteration 2 saved latest (first save), the kill hit max_performance or the next latest
+    assert hc.load_checkpoint(folder / LATEST)["config_dict"]["iters"] == 2
+    assert [p.name for p in folder.glob(".*")], "the partial temp file is where expected"
+    assert not [p for p in folder.glob("*.pth") if p.name not in (LATEST, BEST)]
+    main(train_args(data, folder, max_iters=2))  # the next save cleans up the stale temp
+    assert not list(folder.glob(".*"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_stopped_rank_fails_the_run_within_the_timeout(trained, tmp_path):
+    data, _ = trained
+    log = tmp_path / "rank0.log"
+    argv = train_args(data, tmp_path / "ckpt", max_iters=1000, batch=2) + [
+        "--log_to_file", "y", "--log_file", str(log)]
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
+           "WORLD_SIZE": "2", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1",
+           "HRFORMER_DIST_TIMEOUT": "3"}
+    ranks = [subprocess.Popen([sys.executable, "main.py", *argv], cwd=SEG_ROOT,
+                              env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for r in range(2)]
+    try:
+        deadline = time.time() + 120
+        while not (log.is_file() and "iter 1/1000" in log.read_text()):
+            assert time.time() < deadline and ranks[0].poll() is None, ranks[0].stdout.read()
+            time.sleep(0.05)
+        ranks[1].send_signal(signal.SIGSTOP)
+        stopped = time.time()
+        output, _ = ranks[0].communicate(timeout=60)
+        elapsed = time.time() - stopped
+    finally:
+        for process in ranks:
+            process.kill()
+            process.wait()
+    assert ranks[0].returncode == 1, output[-3000:]
+    assert elapsed < 30, elapsed  # 3 s timeout + 3 s probe, plus exit
+    assert "rank 0: a collective did not complete within 3 s (HRFORMER_DIST_TIMEOUT); " \
+           "unresponsive ranks: [Rank 0]: Ranks 1 failed" in output, output[-3000:]
