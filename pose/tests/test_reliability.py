@@ -1,0 +1,166 @@
+"""Checkpoints and runs as a user meets them: code-running pickles refused by every loader,
+a checkpoint of another variant named, a kill during a save, a stopped rank."""
+from __future__ import annotations
+
+import os
+import runpy
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import DEMO_CONFIG, POSE, TEST_CONFIG, data_options, load_manifest
+from hrformer_pose.checkpoint import convert_official_state_dict
+from hrformer_pose.hrformer import recipe_state_dict
+from hrformer_pose.hrformer_checkpoint import CheckpointError, load_checkpoint
+from mmpose.apis import init_model
+from mmpose.registry import MODELS
+
+TOOLS = POSE / "tools"
+TRAIN = runpy.run_path(str(TOOLS / "train.py"))
+TEST = runpy.run_path(str(TOOLS / "test.py"))
+CONVERT = runpy.run_path(str(TOOLS / "convert_official_checkpoint.py"))
+MICRO = "pose_micro"
+
+
+class RunsCode:
+    def __init__(self, marker) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def _options(root, **extra) -> list[str]:
+    options = {**data_options(root), "model.backbone.init_cfg._delete_": True,
+               "model.backbone.init_cfg.type": "Kaiming",
+               "model.backbone.init_cfg.layer": "Conv2d",
+               "train_dataloader.dataset.indices": 2, **extra}
+    return ["--cfg-options", *(f"{k}={v}" for k, v in options.items())]
+
+
+def test_every_loader_refuses_a_code_running_pickle(tmp_path, stick_data):
+    marker = tmp_path / "code_ran"
+    evil = tmp_path / "evil.pth"
+    torch.save({"meta": {}, "state_dict": {}, "hook": RunsCode(marker)}, evil)
+    refused = r"refusing to load .*evil\.pth.*weights-only.*posix\.system"
+    run = [str(DEMO_CONFIG), "--work-dir", str(tmp_path / "w"), "--no-validate"]
+    loaders = {
+        "init_model": lambda: init_model(str(TEST_CONFIG), str(evil), device="cpu"),
+        "tools/test.py": lambda: TEST["main"]([str(DEMO_CONFIG), str(evil), "--work-dir",
+                                               str(tmp_path / "t"), *_options(stick_data)]),
+        "--resume": lambda: TRAIN["main"]([*run, "--resume", str(evil), *_options(stick_data)]),
+        "--load-from": lambda: TRAIN["main"]([*run, "--load-from", str(evil),
+                                              *_options(stick_data)]),
+        "backbone init_cfg": lambda: MODELS.build(dict(
+            type="HRT", extra=init_model(str(TEST_CONFIG), device="cpu").cfg.model.backbone.extra,
+            init_cfg=dict(type="Pretrained", checkpoint=str(evil)))).init_weights(),
+        "convert tool": lambda: CONVERT["convert"](str(evil), str(tmp_path / "out.pth")),
+    }
+    for name, load in loaders.items():
+        with pytest.raises(CheckpointError, match=refused):
+            load()
+        assert not marker.exists(), name
+
+
+def test_checkpoint_of_another_variant_is_an_error_naming_the_file(tmp_path):
+    """hrt_base weights for an hrt_small config: one error, not 1,765 warnings and AP 0."""
+    path = tmp_path / "hrt_base_coco_256x192.pth"
+    base = convert_official_state_dict(recipe_state_dict(load_manifest("pose_hrt_base")["keys"]))
+    torch.save({"meta": {}, "state_dict": base}, path)
+    with pytest.raises(CheckpointError, match=r"hrt_base_coco_256x192\.pth: 0 tensors loaded; "
+                                              r"\d{3,} shape mismatches \(backbone\.") as err:
+        init_model(str(TEST_CONFIG), str(path), device="cpu")
+    assert "does not fit HRT" in str(err.value)
+
+
+# tools/train.py with the shared writer's file object stalling halfway through the second
+# .pth it writes (the first, epoch_1.pth, completes), so the test can kill -9 mid-save.
+HANG_IN_SECOND_SAVE = """
+import builtins, io, runpy, sys, time
+import hrformer_pose.hrformer_checkpoint as hc
+saves = []
+class Stalling(io.FileIO):
+    def write(self, data):
+        if len(saves) == 2:
+            super().write(data[:len(data) // 2]); open(marker, "w").close(); time.sleep(600)
+        return super().write(data)
+def opener(path, mode):
+    saves.append(path) if ".pth" in str(path) else None
+    return Stalling(path, "w")
+hc.open = opener
+marker, sys.argv = sys.argv[1], sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_kill_during_a_save_keeps_the_previous_checkpoint(tmp_path, stick_data):
+    """The demo's max_keep_ckpts=1: the old file stays until the new one is complete."""
+    marker, work = tmp_path / "in_save", tmp_path / "work"
+    args = [str(DEMO_CONFIG), "--work-dir", str(work), "--no-validate",
+            *_options(stick_data, **{"train_cfg.max_epochs": 2,
+                                     "default_hooks.checkpoint.interval": 1})]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    process = subprocess.Popen([sys.executable, "-c", HANG_IN_SECOND_SAVE, str(marker),
+                                str(TOOLS / "train.py"), *args], cwd=POSE, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 240
+        while not marker.exists():
+            assert process.poll() is None and time.time() < deadline, process.stdout.read()
+            time.sleep(0.05)
+    finally:
+        process.kill()
+        process.wait()
+    assert sorted(p.name for p in work.glob("*.pth")) == ["epoch_1.pth"]
+    assert (work / "last_checkpoint").read_text() == str(work / "epoch_1.pth")
+    assert load_checkpoint(work / "epoch_1.pth")["meta"]["epoch"] == 1
+    assert list(work.glob(".epoch_2.pth.tmp-*"))  # the partial file, under a temp name
+
+    TRAIN["main"]([*args, "--resume"])  # resumes from epoch 1 and completes epoch 2
+    assert sorted(p.name for p in work.glob("*.pth")) == ["epoch_2.pth"]
+    assert not list(work.glob(".*tmp*"))
+    assert (work / "last_checkpoint").read_text() == str(work / "epoch_2.pth")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_stopped_rank_fails_the_run_within_the_timeout(tmp_path, stick_data):
+    work = tmp_path / "work"
+    args = [str(TOOLS / "train.py"), str(DEMO_CONFIG), "--work-dir", str(work), "--no-validate",
+            "--launcher", "pytorch",
+            *_options(stick_data, **{"train_cfg.max_epochs": 500,
+                                     "train_dataloader.batch_size": 1,
+                                     "default_hooks.logger.interval": 1,
+                                     "default_hooks.checkpoint.interval": 1000})]
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
+           "WORLD_SIZE": "2", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1",
+           "HRFORMER_DIST_TIMEOUT": "3"}
+    ranks = [subprocess.Popen([sys.executable, *args], cwd=POSE,
+                              env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for r in range(2)]
+    try:
+        deadline = time.time() + 180
+        while not any("Epoch(train)" in p.read_text() for p in work.rglob("*.log")):
+            assert time.time() < deadline and ranks[0].poll() is None, ranks[0].stdout.read()
+            time.sleep(0.1)
+        ranks[1].send_signal(signal.SIGSTOP)
+        stopped = time.time()
+        output, _ = ranks[0].communicate(timeout=60)
+        elapsed = time.time() - stopped
+    finally:
+        for process in ranks:
+            process.kill()
+            process.wait()
+    assert ranks[0].returncode != 0, output[-3000:]
+    assert elapsed < 30, elapsed  # 3 s timeout + 3 s probe, plus exit
+    assert "rank 0: a collective did not complete within 3 s (HRFORMER_DIST_TIMEOUT); " \
+           "unresponsive ranks: [Rank 0]: Ranks 1 failed" in output, output[-3000:]
