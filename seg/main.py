@@ -15,6 +15,7 @@ import torch
 from lib.models.backbones import hrformer_dist
 from lib.segmentor.trainer import NonFiniteLossError
 from lib.utils import distributed
+from lib.utils.config_check import reject_unknown_flags, reject_unknown_keys
 from lib.utils.configer import Configer
 from lib.utils.logger import setup_logging
 
@@ -87,10 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_config(argv: list[str]) -> tuple[Configer, argparse.Namespace]:
-    args, extra = build_parser().parse_known_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    reject_unknown_flags(extra, parser)
     configer = Configer.from_file(args.configs)
     configer.apply_overrides(vars(args), FLAG_KEYS)
     configer.apply_pairs(extra)
+    reject_unknown_keys(configer.params, f"{args.configs} (with the command line)",
+                        FLAG_KEYS.values())
     root = configer.get("checkpoints.checkpoints_root", default=None)
     if root:
         configer.set("checkpoints.checkpoints_dir",

@@ -2,6 +2,7 @@
 full disk, a kill during a save, a stopped rank. Each fails clearly and keeps good state."""
 import errno
 import io
+import json
 import os
 import signal
 import socket
@@ -14,9 +15,9 @@ import pytest
 import torch
 
 import lib.models.backbones.hrformer_checkpoint as hc
-from helpers_train import eval_args, make_dataset, train_args
+from helpers_train import DEMO_CONFIG, eval_args, make_dataset, train_args
 from lib.segmentor.trainer import NonFiniteLossError
-from main import main
+from main import load_config, main
 
 SEG_ROOT = Path(__file__).resolve().parents[1]
 LATEST, BEST = "demo_hrt_ocr_v2_latest.pth", "demo_hrt_ocr_v2_max_performance.pth"
@@ -114,7 +115,7 @@ def save(obj, f):
     torch.save(obj, f)
 hc.torch = type("T", (), {"save": staticmethod(save), "load": torch.load,
                           "serialization": torch.serialization})
-from main import main
+from main import load_config, main
 main(sys.argv[2:])
 """
 
@@ -178,3 +179,28 @@ def test_a_stopped_rank_fails_the_run_within_the_timeout(trained, tmp_path):
     assert elapsed < 30, elapsed  # 3 s timeout + 3 s probe, plus exit
     assert "rank 0: a collective did not complete within 3 s (HRFORMER_DIST_TIMEOUT); " \
            "unresponsive ranks: [Rank 0]: Ranks 1 failed" in output, output[-3000:]
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--base-lr", "0.5"], r"unknown flag --base-lr; did you mean '--base_lr'\?"),
+    (["--test_intervall", "1"], r"unknown flag --test_intervall; did you mean '--test_interval'"),
+    (["solver.max_iter", "1"], r"unknown config key 'solver.max_iter'; did you mean "
+                               r"'solver.max_iters'\?"),
+])
+def test_unknown_flags_and_keys_fail_before_any_work(tmp_path, argv, expected):
+    with pytest.raises(ValueError, match=expected):
+        main(train_args(tmp_path / "no_data_needed", tmp_path / "ckpt") + argv)
+
+
+def test_unknown_json_key_is_named_and_no_op_flags_stay_accepted(tmp_path):
+    config = json.loads((SEG_ROOT / DEMO_CONFIG).read_text())
+    config["network"]["drop_path_rat"] = 0.2
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"typo\.json.*unknown config key "
+                                         r"'network\.drop_path_rat'; did you mean "
+                                         r"'network\.drop_path_rate'\?"):
+        load_config(["--configs", str(path)])
+    configer, _ = load_config(["--configs", DEMO_CONFIG, "--shape", "512", "512", "--fig_num",
+                               "2", "--use_ground_truth"])  # the original's scripts pass them
+    assert configer.get("network.drop_path_rate") == config["network"]["drop_path_rate"]
