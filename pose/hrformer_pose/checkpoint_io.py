@@ -127,6 +127,8 @@ class AtomicCheckpointHook(CheckpointHook):
         return outdated
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
+        if not hasattr(self, "file_backend"):  # validation without training: nothing saved
+            return super()._save_best_checkpoint(runner, metrics)
         backend = self.file_backend
         deferred = _DeferredRemoval(backend)
         self.file_backend = deferred

@@ -13,6 +13,7 @@ from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS
 
 from . import hrformer_dist
+from .config_check import check_hooks, check_option_types, check_top_level
 
 
 @MODEL_WRAPPERS.register_module()
@@ -81,12 +82,16 @@ def parse_tool_args(parser: argparse.ArgumentParser, argv: list[str] | None,
 
 def load_tool_config(args: argparse.Namespace) -> Config:
     """The config of `parse_tool_args`' arguments: --cfg-options, launcher, work dir.
+    Mistyped keys and values of the wrong kind are refused here (config_check.py).
 
     The work dir is --work-dir, else the config's `work_dir`, else work_dirs/<config name>.
     """
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
+        check_option_types(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+    check_top_level(cfg)
+    check_hooks(cfg)
     cfg.launcher = args.launcher
     # mmengine's own process-group start (GPUs) takes the timeout in seconds.
     dist_cfg = cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})

@@ -14,6 +14,7 @@ import pytest
 import torch
 from conftest import DEMO_CONFIG, POSE, TEST_CONFIG, data_options, load_manifest
 from hrformer_pose.checkpoint import convert_official_state_dict
+from hrformer_pose.config_check import ConfigError
 from hrformer_pose.hrformer import recipe_state_dict
 from hrformer_pose.hrformer_checkpoint import CheckpointError, load_checkpoint
 from mmpose.apis import init_model
@@ -164,3 +165,24 @@ def test_a_stopped_rank_fails_the_run_within_the_timeout(tmp_path, stick_data):
     assert elapsed < 30, elapsed  # 3 s timeout + 3 s probe, plus exit
     assert "rank 0: a collective did not complete within 3 s (HRFORMER_DIST_TIMEOUT); " \
            "unresponsive ranks: [Rank 0]: Ranks 1 failed" in output, output[-3000:]
+
+
+@pytest.mark.parametrize("option, expected", [
+    ("default_hooks.checkpoint.intervall=1",
+     r"default_hooks\.checkpoint\.intervall is not an argument of CheckpointHook; did you "
+     r"mean 'interval'\?"),
+    ("train_cfg.max_epochs=abc",
+     r"--cfg-options train_cfg\.max_epochs=abc: expected int \(the config has 6\)"),
+])
+def test_config_mistakes_fail_at_start_naming_the_key(tmp_path, option, expected):
+    with pytest.raises(ConfigError, match=expected):
+        TRAIN["main"]([str(DEMO_CONFIG), "--work-dir", str(tmp_path), "--cfg-options", option])
+    assert not (tmp_path / "last_checkpoint").exists()
+
+
+def test_mistyped_top_level_key_in_a_config_is_refused(tmp_path):
+    config = tmp_path / "typo.py"
+    config.write_text(f"_base_ = [{str(DEMO_CONFIG)!r}]\ntrain_cfgg = dict(max_epochs=1)\n")
+    with pytest.raises(ConfigError, match=r"typo\.py: top-level key 'train_cfgg' is not a "
+                                          r"Runner setting .*did you mean 'train_cfg'\?"):
+        TRAIN["main"]([str(config), "--work-dir", str(tmp_path)])
