@@ -2,23 +2,28 @@
 a checkpoint of another variant named, a kill during a save, a stopped rank."""
 from __future__ import annotations
 
+import json
 import os
 import runpy
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 
+import hrformer_pose.datasets
 import pytest
 import torch
 from conftest import DEMO_CONFIG, POSE, TEST_CONFIG, data_options, load_manifest
 from hrformer_pose.checkpoint import convert_official_state_dict
 from hrformer_pose.config_check import ConfigError
+from hrformer_pose.datasets import AnnotationError
 from hrformer_pose.hrformer import recipe_state_dict
 from hrformer_pose.hrformer_checkpoint import CheckpointError, load_checkpoint
+from mmengine.config import Config
 from mmpose.apis import init_model
-from mmpose.registry import MODELS
+from mmpose.registry import DATASETS, MODELS
 
 TOOLS = POSE / "tools"
 TRAIN = runpy.run_path(str(TOOLS / "train.py"))
@@ -186,3 +191,37 @@ def test_mistyped_top_level_key_in_a_config_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"typo\.py: top-level key 'train_cfgg' is not a "
                                           r"Runner setting .*did you mean 'train_cfg'\?"):
         TRAIN["main"]([str(config), "--work-dir", str(tmp_path)])
+
+
+def _copy_with_edited_annotation(stick_data, tmp_path, edit):
+    root = tmp_path / "data"
+    shutil.copytree(stick_data, root)
+    path = root / "annotations" / "train.json"
+    coco = json.loads(path.read_text())
+    edit(coco["annotations"][1])
+    path.write_text(json.dumps(coco))
+    return root, path, coco["annotations"][1]["id"]
+
+
+def test_malformed_annotation_names_the_file_and_id(tmp_path, stick_data):
+    root, path, ann_id = _copy_with_edited_annotation(
+        stick_data, tmp_path, lambda ann: ann.__setitem__("keypoints", ann["keypoints"][:48]))
+    with pytest.raises(AnnotationError, match=rf"{path}: annotation id {ann_id} \(image \d+\) "
+                                              r"has 48 keypoint values; expected 51"):
+        TRAIN["main"]([str(DEMO_CONFIG), "--work-dir", str(tmp_path / "w"), "--no-validate",
+                       *_options(root)])
+
+
+def test_annotation_without_bbox_is_skipped_and_counted(tmp_path, stick_data, monkeypatch):
+    logged = []
+    monkeypatch.setattr(hrformer_pose.datasets, "print_log", lambda msg, **_: logged.append(msg))
+    root, path, _ = _copy_with_edited_annotation(stick_data, tmp_path,
+                                                 lambda ann: ann.pop("bbox"))
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.merge_from_dict({k: v for k, v in data_options(root).items()
+                         if k.startswith("train_dataloader.dataset.")})
+    full = len(json.loads((stick_data / "annotations" / "train.json").read_text())["annotations"])
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    assert len(dataset) == full - 1
+    assert logged == [f"{path}: skipped 1 annotations without 'bbox' or 'keypoints' (mmpose's "
+                      "convention)"]
