@@ -28,14 +28,14 @@ from torch.nn.parallel import DistributedDataParallel
 
 from config import load_config
 from data import build_loaders, build_mixup
-from engine.checkpoint import (TrainingState, find_auto_resume, gather_rng_states,
-                               resume_training, save_checkpoint)
+from engine.checkpoint import TrainingState, find_auto_resume, resume_training, save_checkpoint
 from engine.distributed import DistInfo, barrier, init_distributed
 from engine.logger import create_logger, create_tensorboard_writer
 from engine.loop import Amp, NonFiniteLossError, throughput, train_one_epoch, validate
 from engine.optim import build_optimizer, build_scheduler, scaled_lrs
 from models import build_model, hrformer_dist
 from models.hrformer_checkpoint import load_checkpoint, load_weights, state_dict_of
+from models.hrformer_rng import gather_rng_states
 
 METRICS_FILE = "metrics.jsonl"
 

@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 
 from models.hrformer_checkpoint import save_atomic
-
-from .distributed import is_distributed
+from models.hrformer_rng import set_rng_state
 
 LATEST = "latest.pth"
 
@@ -36,33 +32,6 @@ class TrainingState:
     lr_scheduler: Any  # timm scheduler (state_dict / load_state_dict)
     scaler: torch.amp.GradScaler
     config: Any  # the yacs CfgNode, pickled as the original did
-
-
-def rng_state() -> dict:
-    mt, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": (mt, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached),
-            "python": random.getstate()}
-
-
-def set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    mt, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((mt, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-
-
-def gather_rng_states() -> list[dict]:
-    """Every process's RNG state, in rank order (collective: call on all ranks)."""
-    if not is_distributed():
-        return [rng_state()]
-    states: list = [None] * dist.get_world_size()
-    dist.all_gather_object(states, rng_state())
-    return states
 
 
 def save_checkpoint(output: Path, run: TrainingState, epoch: int, max_accuracy: float,

@@ -8,7 +8,8 @@ from reference import REPO_ROOT
 FOLDERS = ("cls/models", "pose/hrformer_pose", "seg/lib/models/backbones")
 
 
-@pytest.mark.parametrize("module", ["hrformer.py", "hrformer_checkpoint.py", "hrformer_dist.py"])
+@pytest.mark.parametrize("module", ["hrformer.py", "hrformer_checkpoint.py", "hrformer_dist.py",
+                                    "hrformer_rng.py"])
 def test_vendored_copies_are_identical(module: str) -> None:
     digests = {folder: hashlib.sha256((REPO_ROOT / folder / module).read_bytes()).hexdigest()
                for folder in FOLDERS}

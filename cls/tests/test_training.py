@@ -12,11 +12,12 @@ from timm.loss import SoftTargetCrossEntropy
 from conftest import TINY_CONFIG
 from config import load_config
 from data import build_loaders, build_mixup
-from engine.checkpoint import TrainingState, resume_training, rng_state, save_checkpoint
+from engine.checkpoint import TrainingState, resume_training, save_checkpoint
 from engine.loop import Amp, train_one_epoch
 from engine.optim import build_optimizer, build_scheduler, parameter_groups, scaled_lrs
 from models import build_model
 from models.hrformer_checkpoint import CheckpointError, load_checkpoint, load_weights, state_dict_of
+from models.hrformer_rng import rng_state
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -8,7 +8,8 @@ from conftest import REPO
 VENDORED_FOLDERS = ("cls/models", "pose/hrformer_pose", "seg/lib/models/backbones")
 
 
-@pytest.mark.parametrize("module", ["hrformer.py", "hrformer_checkpoint.py", "hrformer_dist.py"])
+@pytest.mark.parametrize("module", ["hrformer.py", "hrformer_checkpoint.py", "hrformer_dist.py",
+                                    "hrformer_rng.py"])
 def test_vendored_copies_are_identical(module):
     digests = {f: hashlib.sha256((REPO / f / module).read_bytes()).hexdigest()
                for f in VENDORED_FOLDERS}

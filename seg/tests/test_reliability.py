@@ -16,7 +16,7 @@ import torch
 
 import lib.models.backbones.hrformer_checkpoint as hc
 from helpers_train import DEMO_CONFIG, eval_args, make_dataset, train_args
-from lib.segmentor.trainer import NonFiniteLossError
+from lib.segmentor.trainer import NonFiniteLossError, Trainer
 from main import load_config, main
 
 SEG_ROOT = Path(__file__).resolve().parents[1]
@@ -204,3 +204,39 @@ def test_unknown_json_key_is_named_and_no_op_flags_stay_accepted(tmp_path):
     configer, _ = load_config(["--configs", DEMO_CONFIG, "--shape", "512", "512", "--fig_num",
                                "2", "--use_ground_truth"])  # the original's scripts pass them
     assert configer.get("network.drop_path_rate") == config["network"]["drop_path_rate"]
+
+
+class Killed(BaseException):
+    """Stands in for kill -9: nothing after it runs, nothing more is saved."""
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(tmp_path, monkeypatch, workers):
+    """5 images, batches of 2 (drop_last): 2 iterations per epoch; a checkpoint at 3 (in the
+    middle of epoch 1), killed in iteration 5, resumed, and compared at 6."""
+    data = make_dataset(tmp_path, num_train=5, num_val=1)
+    argv = lambda folder: train_args(data, folder, max_iters=6) + [  # noqa: E731
+        "--test_interval", "3", "data.workers", str(workers)]
+    main(argv(tmp_path / "straight"))
+
+    step = Trainer._step
+    def dies_in_iteration_5(self, batch):  # noqa: E306
+        if self.iters == 4:
+            raise Killed
+        return step(self, batch)
+    monkeypatch.setattr(Trainer, "_step", dies_in_iteration_5)
+    with pytest.raises(Killed):
+        main(argv(tmp_path / "killed"))
+    monkeypatch.setattr(Trainer, "_step", step)
+    latest = tmp_path / "killed" / LATEST
+    assert hc.load_checkpoint(latest)["position"]["epoch"] == 1
+    main(argv(tmp_path / "killed") + ["--resume", str(latest), "--resume_continue", "y"])
+
+    straight = hc.load_checkpoint(tmp_path / "straight" / LATEST)
+    resumed = hc.load_checkpoint(latest)
+    assert resumed["config_dict"]["iters"] == straight["config_dict"]["iters"] == 6
+    assert resumed["position"]["epoch"] == straight["position"]["epoch"] == 2
+    different = [k for k, v in straight["state_dict"].items()
+                 if not torch.equal(v, resumed["state_dict"][k])]
+    assert different == []
+    assert straight["optimizer"]["state"][0]["step"] == resumed["optimizer"]["state"][0]["step"]

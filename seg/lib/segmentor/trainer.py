@@ -18,10 +18,12 @@ from ..utils.configer import Configer
 from ..utils.logger import ETA
 from .amp import autocast, grad_scaler, resolve_amp
 from ..models.backbones.hrformer_checkpoint import load_checkpoint, save_atomic
+from ..models.backbones.hrformer_rng import gather_rng_states
 from .checkpoints import checkpoint_path, make_checkpoint, restore_weights, unwrap
 from .evaluator import evaluate, log_scores
 from .inference import Predictor
 from .model_builder import build_model
+from .position import LoaderPosition
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ class Trainer:
         self.optimizer = build_optimizer(self.model, configer)
         self.scaler = grad_scaler(self.amp, device)
         self.iters = 0
+        self.position = LoaderPosition()
         self.best_miou = -1.0
         self.resume_continue = False
         resume = configer.get("network.resume", default=None)
@@ -71,6 +74,12 @@ class Trainer:
                         "moments restart from zero", path)
         if "scaler" in ckpt and self.scaler.is_enabled():
             self.scaler.load_state_dict(ckpt["scaler"])
+        position = ckpt.get("position")
+        if position and len(position["rng"]) == distributed.world_size():
+            self.position = LoaderPosition.from_state_dict(position)
+        else:
+            log.warning("%s: no loader position for %d process(es): the data order restarts "
+                        "with a new epoch", path, distributed.world_size())
         log.info("resumed %s at iteration %d (best mIoU %.4f)", path, self.iters,
                  self.best_miou)
 
@@ -117,21 +126,19 @@ class Trainer:
         display, interval = cfg.get("solver.display_iter"), cfg.get("solver.test_interval")
         base_lr = cfg.get("lr.base_lr")
         eta = ETA(max_iters, self.iters)
-        epoch = 0
         self.model.train()
         while self.iters < max_iters:
-            if hasattr(self.train_loader.sampler, "set_epoch"):
-                self.train_loader.sampler.set_epoch(epoch)
             data_start = time.perf_counter()
-            for batch in self.train_loader:
+            for batch in self.position.epoch_batches(self.train_loader):
                 data_time = time.perf_counter() - data_start
                 lr = set_lr(self.optimizer, base_lr, self.lr_factor(self.iters))
                 loss = self._step(batch)
                 self.iters += 1
+                self.position.batches += 1
                 if self.iters % display == 0 or self.iters == max_iters:
                     log.info("iter %d/%d  epoch %d  loss %.4f  lr %.3g  data %.3fs  "
-                             "%.3fs/iter  ETA %s", self.iters, max_iters, epoch, loss, lr,
-                             data_time, eta.seconds_per_iter(self.iters),
+                             "%.3fs/iter  ETA %s", self.iters, max_iters, self.position.epoch,
+                             loss, lr, data_time, eta.seconds_per_iter(self.iters),
                              eta.remaining(self.iters))
                     self._scalar("train/loss", loss)
                     self._scalar("train/lr", lr)
@@ -140,7 +147,8 @@ class Trainer:
                 if self.iters >= max_iters:
                     break
                 data_start = time.perf_counter()
-            epoch += 1
+            else:
+                self.position.next_epoch()
         if self.writer is not None:
             self.writer.close()
         return self.best_miou
@@ -155,14 +163,15 @@ class Trainer:
         self._scalar("val/pixel_acc", score.pixel_accuracy())
         improved = math.isfinite(miou) and miou > self.best_miou
         self.best_miou = miou if improved else self.best_miou
+        rng = gather_rng_states() if save else []  # collective: before the rank-0 save
         if save and distributed.is_main():
-            self._save("latest")
+            self._save("latest", rng)
             if improved:
-                self._save("max_performance")
+                self._save("max_performance", rng)
         distributed.barrier()
         return miou
 
-    def _save(self, tag: str) -> None:
+    def _save(self, tag: str, rng: list[dict]) -> None:
         state = unwrap(self.model).state_dict()
         bad = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
         if bad:
@@ -172,6 +181,8 @@ class Trainer:
         self.configer.set("max_performance", self.best_miou)
         path = checkpoint_path(self.configer.get("checkpoints.checkpoints_dir"),
                                self.configer.get("checkpoints.checkpoints_name"), tag)
-        save_atomic(make_checkpoint(self.model, self.configer.to_dict(), self.optimizer,
-                                    self.scaler), path)
+        checkpoint = make_checkpoint(self.model, self.configer.to_dict(), self.optimizer,
+                                     self.scaler)
+        checkpoint["position"] = self.position.state_dict(rng)
+        save_atomic(checkpoint, path)
         log.info("saved %s", path)
