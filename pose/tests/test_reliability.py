@@ -225,3 +225,43 @@ def test_annotation_without_bbox_is_skipped_and_counted(tmp_path, stick_data, mo
     assert len(dataset) == full - 1
     assert logged == [f"{path}: skipped 1 annotations without 'bbox' or 'keypoints' (mmpose's "
                       "convention)"]
+
+
+class Killed(BaseException):
+    """Stands in for kill -9: nothing after it runs, nothing more is saved."""
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(tmp_path, stick_data,
+                                                                 monkeypatch, workers):
+    """3 epochs with validation; killed in epoch 3, resumed from epoch 2's checkpoint."""
+    from mmengine.runner.loops import EpochBasedTrainLoop
+
+    def train(work, *extra):
+        TRAIN["main"]([str(DEMO_CONFIG), "--work-dir", str(work), "--seed", "7", *extra,
+                       *_options(stick_data, **{
+                           "train_cfg.max_epochs": 3, "train_cfg.val_interval": 1,
+                           "default_hooks.checkpoint.interval": 1,
+                           "default_hooks.checkpoint.save_best": None,
+                           "train_dataloader.num_workers": workers,
+                           "train_dataloader.dataset.indices": 4})])
+
+    train(tmp_path / "straight")
+    run_iter = EpochBasedTrainLoop.run_iter
+
+    def dies_in_epoch_3(self, idx, batch):
+        if self._epoch == 2:
+            raise Killed
+        return run_iter(self, idx, batch)
+    monkeypatch.setattr(EpochBasedTrainLoop, "run_iter", dies_in_epoch_3)
+    with pytest.raises(Killed):
+        train(tmp_path / "killed")
+    monkeypatch.setattr(EpochBasedTrainLoop, "run_iter", run_iter)
+    train(tmp_path / "killed", "--resume")
+
+    straight = load_checkpoint(tmp_path / "straight" / "epoch_3.pth")
+    resumed = load_checkpoint(tmp_path / "killed" / "epoch_3.pth")
+    assert resumed["meta"]["iter"] == straight["meta"]["iter"] == 6
+    different = [k for k, v in straight["state_dict"].items()
+                 if not torch.equal(v, resumed["state_dict"][k])]
+    assert different == []
