@@ -24,6 +24,13 @@ def test_vendored_copies_are_identical(module):
     assert len(set(digests.values())) == 1, digests
 
 
+def test_vendored_test_helper_copies_are_identical():
+    digests = {f: hashlib.sha256((REPO / f / "tests" / "hrformer_stall.py").read_bytes())
+               .hexdigest()
+               for f in ("cls", "pose", "seg")}
+    assert len(set(digests.values())) == 1, digests
+
+
 @pytest.mark.parametrize("size", [(256, 192), (128, 96)])
 def test_tensor_mode_gives_quarter_size_heatmaps(recipe_model, size):
     model, _ = recipe_model("pose_micro")
