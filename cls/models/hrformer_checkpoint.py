@@ -68,7 +68,7 @@ def load_checkpoint(path: str | Path) -> dict:
 
 
 def _unsafe_global(message: str) -> str:
-    """torch's line that names the refused global, e.g. 'Unsupported global: GLOBAL posix.system'."""
+    """torch's line naming the refused global, e.g. '... unsupported GLOBAL posix.system ...'."""
     return next((line.strip() for line in message.splitlines() if "GLOBAL" in line), "")
 
 
@@ -79,7 +79,8 @@ def state_dict_of(checkpoint: Mapping, source: str) -> dict[str, Tensor]:
     if not isinstance(entry, Mapping) or not entry or \
             not all(isinstance(v, Tensor) for v in entry.values()):
         raise CheckpointError(f"{source}: expected a {' or '.join(map(repr, WEIGHT_ENTRIES))} "
-                              f"entry holding tensors; top-level keys are {sorted(checkpoint)[:10]}")
+                              "entry holding tensors; top-level keys are "
+                              f"{sorted(checkpoint)[:10]}")
     return {k.removeprefix(WRAPPER_PREFIX): v for k, v in entry.items()}
 
 
