@@ -28,14 +28,15 @@ from torch.nn.parallel import DistributedDataParallel
 
 from config import load_config
 from data import build_loaders, build_mixup, resolve_zip_mode
-from engine.checkpoint import (find_auto_resume, gather_rng_states, load_model_weights,
-                               model_state, resume_training, safe_load, save_checkpoint)
+from engine.checkpoint import TrainingState, find_auto_resume, resume_training, save_checkpoint
 from engine.distributed import DistInfo, barrier, init_distributed
 from engine.logger import create_logger, create_tensorboard_writer
 from engine.loop import (Amp, NonFiniteLossError, RunLog, TrainParts, throughput,
                          train_one_epoch, validate)
 from engine.optim import build_optimizer, build_scheduler, scaled_lrs
-from models import build_model
+from models import build_model, hrformer_dist
+from models.hrformer_checkpoint import load_checkpoint, load_weights, state_dict_of
+from models.hrformer_rng import gather_rng_states
 
 METRICS_FILE = "metrics.jsonl"
 # --data-set names of the original -> DATA.DATASET
@@ -165,16 +166,16 @@ def run(config, info: DistInfo) -> dict:
             model, device_ids=[info.local_rank] if info.device.type == "cuda" else None,
             broadcast_buffers=False)
 
+    state = TrainingState(model, optimizer, lr_scheduler, scaler, config)
     start_epoch, max_accuracy, result = config.TRAIN.START_EPOCH, 0.0, {}
     source = resume_path(config, output, logger)
     if source:
-        checkpoint = safe_load(source)
-        load_model_weights(model, model_state(checkpoint, source), source)
+        checkpoint = load_checkpoint(source)
+        load_weights(model, state_dict_of(checkpoint, source), source)
         resumable = all(k in checkpoint for k in ("optimizer", "lr_scheduler", "epoch"))
         if training and resumable and not config.MODEL.RESUME_ONLY_MODEL:
-            start_epoch, max_accuracy = resume_training(
-                checkpoint, source, optimizer, lr_scheduler, scaler, info.rank,
-                info.world_size, logger)
+            start_epoch, max_accuracy = resume_training(checkpoint, source, state, info.rank,
+                                                        info.world_size, logger)
         del checkpoint
         result = validate(config, net, val_loader, amp, info.device, logger)
         logger.info(f"accuracy of {source} on {result['count']} images: {result['acc1']:.2f}%")
@@ -200,8 +201,7 @@ def run(config, info: DistInfo) -> dict:
         rng = gather_rng_states()
         if info.is_main:
             periodic = epoch % config.SAVE_FREQ == 0 or epoch == config.TRAIN.EPOCHS - 1
-            save_checkpoint(output, epoch, model, optimizer, lr_scheduler, scaler, max_accuracy,
-                            config, rng, periodic, logger)
+            save_checkpoint(output, state, epoch, max_accuracy, rng, periodic, logger)
         barrier()
         result = validate(config, net, val_loader, amp, info.device, logger)
         max_accuracy = max(max_accuracy, result["acc1"])
@@ -228,6 +228,10 @@ def main(argv: list[str] | None = None) -> dict:
     config = build_config(parse_args(argv))
     try:
         return run(config, info)
+    except RuntimeError as err:
+        if info.world_size > 1 and hrformer_dist.is_timeout(err):
+            raise hrformer_dist.stalled_rank_error(err) from err
+        raise
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
@@ -236,6 +240,6 @@ def main(argv: list[str] | None = None) -> dict:
 if __name__ == "__main__":
     try:
         main()
-    except NonFiniteLossError as err:
+    except (NonFiniteLossError, hrformer_dist.StalledRankError) as err:
         print(f"main.py: {err}", file=sys.stderr)
         sys.exit(1)

@@ -12,7 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lib.models.backbones import hrformer_dist
+from lib.segmentor.trainer import NonFiniteLossError
 from lib.utils import distributed
+from lib.utils.config_check import reject_unknown_flags, reject_unknown_keys
 from lib.utils.configer import Configer
 from lib.utils.logger import setup_logging
 
@@ -87,10 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_config(argv: list[str]) -> tuple[Configer, argparse.Namespace]:
-    args, extra = build_parser().parse_known_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    reject_unknown_flags(extra, parser)
     configer = Configer.from_file(args.configs)
     configer.apply_overrides(vars(args), FLAG_KEYS)
     configer.apply_pairs(extra)
+    reject_unknown_keys(configer.params, f"{args.configs} (with the command line)",
+                        FLAG_KEYS.values())
     root = configer.get("checkpoints.checkpoints_root", default=None)
     if root:
         configer.set("checkpoints.checkpoints_dir",
@@ -141,9 +148,17 @@ def main(argv: list[str] | None = None) -> dict | float | None:
             return Trainer(configer, device).train()
         from lib.segmentor.tester import run_test
         return run_test(configer, device)
+    except RuntimeError as err:
+        if distributed.world_size() > 1 and hrformer_dist.is_timeout(err):
+            raise hrformer_dist.stalled_rank_error(err) from err
+        raise
     finally:
         distributed.cleanup()
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (hrformer_dist.StalledRankError, NonFiniteLossError) as err:
+        print(f"main.py: {err}", file=sys.stderr)
+        sys.exit(1)

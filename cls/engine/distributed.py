@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from models import hrformer_dist
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -21,7 +23,8 @@ class DistInfo:
 
 
 def init_distributed() -> DistInfo:
-    """NCCL on GPUs, gloo on CPU; RANK / WORLD_SIZE / LOCAL_RANK come from torchrun."""
+    """NCCL on GPUs, gloo on CPU; RANK / WORLD_SIZE / LOCAL_RANK come from torchrun.
+    Collectives time out after HRFORMER_DIST_TIMEOUT seconds (models/hrformer_dist.py)."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -31,8 +34,8 @@ def init_distributed() -> DistInfo:
     else:
         device = torch.device("cpu")
     if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
-                                rank=rank, world_size=world_size)
+        hrformer_dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                         rank=rank, world_size=world_size)
     return DistInfo(rank, world_size, local_rank, device)
 
 

@@ -6,7 +6,6 @@ pretrained_cfg_overlay=dict(file="hrt_small.pth"))` loads a released checkpoint 
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 import timm
@@ -17,10 +16,8 @@ from torch import nn
 
 from . import create_model
 from .classifier import HRFormerClassifier
-from .hrformer import resize_relative_position_tables
+from .hrformer_checkpoint import CFGNODE_AS_ORDERED_DICT, resize_relative_position_tables
 
-# Read the pickled CfgNode of released files as a plain OrderedDict (see engine/checkpoint.py).
-CFGNODE_AS_ORDERED_DICT = (OrderedDict, "yacs.config.CfgNode")
 VARIANTS = {"hrformer_tiny": "hrt_tiny", "hrformer_small": "hrt_small",
             "hrformer_base": "hrt_base"}
 

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from models.hrformer import (HRFormer, HRFormerOptions, LocalWindowAttention, padded_sdpa,
-                             preset, resize_relative_position_tables, validate_config)
+                             preset, validate_config)
+from models.hrformer_checkpoint import resize_relative_position_tables
 
 
 def naive_window_attention(module: LocalWindowAttention, x: torch.Tensor,

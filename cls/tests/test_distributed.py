@@ -16,9 +16,10 @@ from conftest import CLS_ROOT, TINY_CONFIG
 from config import load_config
 from data import build_loaders
 from datagen import make_folder_layout
-from engine.checkpoint import load_model_weights, model_state, safe_load
+from hrformer_stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
 from engine.loop import Amp, validate
 from models import build_model
+from models.hrformer_checkpoint import load_checkpoint, load_weights, state_dict_of
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -52,7 +53,7 @@ def test_two_process_training_and_reduced_evaluation(tmp_path: Path) -> None:
     assert "2 process(es) on cpu" in log0
     for log in (log0, log1):  # both processes ran exactly two iterations
         assert "Train: [0/1][1/2]" in log and "[2/2]" not in log
-    checkpoint = safe_load(run / "latest.pth")
+    checkpoint = load_checkpoint(run / "latest.pth")
     assert checkpoint["epoch"] == 0 and len(checkpoint["rng"]) == 2
 
     stdout = launch("run_eval.sh", str(TINY_CONFIG), str(run / "latest.pth"), str(data), "2",
@@ -62,7 +63,7 @@ def test_two_process_training_and_reduced_evaluation(tmp_path: Path) -> None:
     config = load_config(TINY_CONFIG, ["DATA.DATA_PATH", str(data), "DATA.BATCH_SIZE", "2"])
     _, _, _, val_loader = build_loaders(config, train=False)
     model = build_model(config)
-    load_model_weights(model, model_state(checkpoint, "latest.pth"), "latest.pth")
+    load_weights(model, state_dict_of(checkpoint, "latest.pth"), "latest.pth")
     expected = validate(config, model, val_loader, Amp.from_config(config, torch.device("cpu")),
                         torch.device("cpu"), logging.getLogger("test"))
     assert expected["count"] == 9
@@ -70,3 +71,16 @@ def test_two_process_training_and_reduced_evaluation(tmp_path: Path) -> None:
     assert float(top5) == pytest.approx(expected["acc5"], abs=1e-3)
     eval_log = tmp_path / "eval" / "hrt_test_tiny" / "eval" / "log_rank0.txt"
     assert "on 9 images" in eval_log.read_text()
+
+
+def test_a_stopped_rank_fails_the_run_within_the_timeout(folder_data: Path,
+                                                         tmp_path: Path) -> None:
+    command = [sys.executable, "main.py", "--cfg", str(TINY_CONFIG), "--data-path",
+               str(folder_data), "--output", str(tmp_path), "--tag", "t", "--opts",
+               "TRAIN.EPOCHS", "100", "DATA.BATCH_SIZE", "2"]
+    log = tmp_path / "hrt_test_tiny" / "t" / "log_rank1.txt"
+    code, output, elapsed = stop_rank_1_and_wait(
+        command, CLS_ROOT, lambda: log.is_file() and "Train: [0/100]" in log.read_text())
+    assert code == 1, output[-3000:]
+    assert elapsed < 10 * TIMEOUT_S, elapsed  # the timeout, the probe, the exit
+    assert EXPECTED in output, output[-3000:]

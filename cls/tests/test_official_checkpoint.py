@@ -14,10 +14,10 @@ from yacs.config import CfgNode
 import main as cls_main
 import models.timm_models  # noqa: F401  (registers hrformer_* in timm)
 from config import load_config
-from engine.checkpoint import load_model_weights, model_state, safe_load
 from hrformer_testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
                               seeded_input)
 from models import build_model
+from models.hrformer_checkpoint import load_checkpoint, load_weights, state_dict_of
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -44,9 +44,9 @@ def test_micro_checkpoint_reproduces_fixture_logits(tmp_path: Path) -> None:
     micro = fixture("cls_micro")
     config = load_config(micro_yaml(tmp_path, micro))
     path = official_file(tmp_path / "micro.pth", "cls_micro", config)
-    checkpoint = safe_load(path)
+    checkpoint = load_checkpoint(path)
     model = build_model(config)
-    load_model_weights(model, model_state(checkpoint, str(path)), str(path))
+    load_weights(model, state_dict_of(checkpoint, str(path)), str(path))
     model.eval()
     for case in micro["cases"]:
         with torch.no_grad():

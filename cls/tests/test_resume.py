@@ -14,8 +14,8 @@ import torch
 
 import main as cls_main
 from conftest import CLS_ROOT, TINY_CONFIG
-from engine.checkpoint import safe_load
 from engine.loop import NonFiniteLossError
+from models.hrformer_checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -55,14 +55,14 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(folder_data: Path,
     wait_for(log, "Train: [1/3][0/3]", first)  # epoch 0 saved, epoch 1 under way
     first.send_signal(signal.SIGKILL)
     first.wait()
-    assert safe_load(run_dir(tmp_path / "killed") / "latest.pth")["epoch"] == 0
-    assert not list(run_dir(tmp_path / "killed").glob("*.tmp"))
+    assert load_checkpoint(run_dir(tmp_path / "killed") / "latest.pth")["epoch"] == 0
+    assert not list(run_dir(tmp_path / "killed").glob(".*.tmp-*"))
 
     second = subprocess.run(command, cwd=CLS_ROOT, env=env, capture_output=True, text=True)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "auto-resume from" in log.read_text()
-    expected = safe_load(run_dir(tmp_path / "straight") / "latest.pth")
-    resumed = safe_load(run_dir(tmp_path / "killed") / "latest.pth")
+    expected = load_checkpoint(run_dir(tmp_path / "straight") / "latest.pth")
+    resumed = load_checkpoint(run_dir(tmp_path / "killed") / "latest.pth")
     assert resumed["epoch"] == expected["epoch"] == 2
     for key, value in expected["model"].items():
         assert torch.equal(value, resumed["model"][key]), key
@@ -85,7 +85,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(folder_data: Path, tm
     monkeypatch.setattr(cls_main, "build_criterion", criterion_going_nan)
     with pytest.raises(NonFiniteLossError, match=r"loss is nan at epoch 1 iteration 1"):
         cls_main.main(argv(folder_data, tmp_path))
-    saved = safe_load(run_dir(tmp_path) / "latest.pth")
+    saved = load_checkpoint(run_dir(tmp_path) / "latest.pth")
     assert saved["epoch"] == 0
     assert all(torch.isfinite(v).all() for v in saved["model"].values() if v.is_floating_point())
     assert sorted(p.name for p in run_dir(tmp_path).glob("*.pth")) == ["ckpt_epoch_0.pth",

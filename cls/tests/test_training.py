@@ -12,12 +12,13 @@ from timm.loss import SoftTargetCrossEntropy
 from conftest import TINY_CONFIG
 from config import load_config
 from data import build_loaders, build_mixup
-from engine.checkpoint import (load_model_weights, model_state, resume_training, rng_state,
-                               safe_load, save_checkpoint)
+from engine.checkpoint import TrainingState, resume_training, save_checkpoint
 from engine.distributed import DistInfo
 from engine.loop import Amp, RunLog, TrainParts, train_one_epoch
 from engine.optim import build_optimizer, build_scheduler, parameter_groups, scaled_lrs
 from models import build_model
+from models.hrformer_checkpoint import CheckpointError, load_checkpoint, load_weights, state_dict_of
+from models.hrformer_rng import rng_state
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -120,19 +121,20 @@ def test_checkpoint_round_trip_in_the_original_layout(folder_data: Path, tmp_pat
     parts = TrainParts(model, SoftTargetCrossEntropy(), optimizer, scheduler, scaler, amp,
                        build_mixup(config))
     train_one_epoch(config, parts, OneBatch(loader), 0, CPU, RunLog(LOG))
-    save_checkpoint(tmp_path, 0, model, optimizer, scheduler, scaler, 12.5, config,
-                    [rng_state()], periodic=True, logger=LOG)
+    state = TrainingState(model, optimizer, scheduler, scaler, config)
+    save_checkpoint(tmp_path, state, 0, 12.5, [rng_state()], periodic=True, logger=LOG)
     assert {p.name for p in tmp_path.glob("*.pth")} == {"ckpt_epoch_0.pth", "latest.pth"}
-    assert not list(tmp_path.glob("*.tmp"))
-    loaded = safe_load(tmp_path / "latest.pth")
+    assert not list(tmp_path.glob(".*"))  # no temp file or link left
+    loaded = load_checkpoint(tmp_path / "latest.pth")
     assert ORIGINAL_KEYS | {"scaler", "rng"} == set(loaded)
     assert isinstance(loaded["config"], OrderedDict)  # the pickled CfgNode, read as data
     assert loaded["config"]["MODEL"]["NAME"] == "hrt_test_tiny"
     assert not any(k.startswith("module.") for k in loaded["model"])
 
     _, fresh, fresh_opt, fresh_sched, _ = setup(folder_data)
-    load_model_weights(fresh, model_state(loaded, "latest.pth"), "latest.pth")
-    start, best = resume_training(loaded, "latest.pth", fresh_opt, fresh_sched, scaler, 0, 1, LOG)
+    load_weights(fresh, state_dict_of(loaded, "latest.pth"), "latest.pth")
+    fresh_run = TrainingState(fresh, fresh_opt, fresh_sched, scaler, config)
+    start, best = resume_training(loaded, "latest.pth", fresh_run, 0, 1, LOG)
     assert (start, best) == (1, 12.5)
     for a, b in zip(model.state_dict().values(), fresh.state_dict().values()):
         assert torch.equal(a, b)
@@ -148,21 +150,22 @@ def test_original_checkpoint_without_our_extras_resumes(folder_data: Path, tmp_p
                 "optimizer": optimizer.state_dict(), "lr_scheduler": scheduler.state_dict(),
                 "max_accuracy": 70.0, "epoch": 4, "config": config, "amp": {"loss_scaler0": {}}}
     torch.save(original, tmp_path / "ckpt_epoch_4.pth")  # pickles the yacs CfgNode, as it did
-    loaded = safe_load(tmp_path / "ckpt_epoch_4.pth")
-    load_model_weights(model, model_state(loaded, "x"), "x")
+    loaded = load_checkpoint(tmp_path / "ckpt_epoch_4.pth")
+    load_weights(model, state_dict_of(loaded, "x"), "x")
     scaler = Amp.from_config(config, torch.device("cpu")).grad_scaler()
-    assert resume_training(loaded, "x", optimizer, scheduler, scaler, 0, 1, LOG) == (5, 70.0)
+    run = TrainingState(model, optimizer, scheduler, scaler, config)
+    assert resume_training(loaded, "x", run, 0, 1, LOG) == (5, 70.0)
 
 
 def test_loading_errors_name_the_file(tmp_path: Path) -> None:
     model = build_model(load_config(TINY_CONFIG))
     with pytest.raises(FileNotFoundError, match="nothing.pth"):
-        safe_load(tmp_path / "nothing.pth")
+        load_checkpoint(tmp_path / "nothing.pth")
     state = model.state_dict()
     state.pop("classifier.weight")
     state["extra.weight"] = torch.zeros(1)
-    with pytest.raises(KeyError, match=r"other\.pth.*classifier\.weight.*extra\.weight"):
-        load_model_weights(model, state, "other.pth")
+    with pytest.raises(CheckpointError, match=r"other\.pth.*classifier\.weight.*extra\.weight"):
+        load_weights(model, state, "other.pth")
     torch.save({"model": state, "hook": print}, tmp_path / "unsafe.pth")
-    with pytest.raises(RuntimeError, match=r"unsafe\.pth.*weights-only"):
-        safe_load(tmp_path / "unsafe.pth")
+    with pytest.raises(CheckpointError, match=r"unsafe\.pth.*weights-only"):
+        load_checkpoint(tmp_path / "unsafe.pth")

@@ -11,10 +11,12 @@ apply_compat_fixes()
 
 from .backbone import HRT  # noqa: E402  (registers `HRT`)
 from .checkpoint import convert_official_state_dict, to_official_state_dict  # noqa: E402
-from .hooks import StopOnNonFiniteLossHook  # noqa: E402  (registers the hook)
+from .checkpoint_io import AtomicCheckpointHook  # noqa: E402  (safe load, atomic save)
+from .datasets import CheckedCocoDataset  # noqa: E402  (registers the dataset)
+from .hooks import ResumeRandomnessHook, StopOnNonFiniteLossHook  # noqa: E402  (registers)
 from .runtime import CPUDistributedDataParallel  # noqa: E402  (registers the wrapper)
 from .transforms import OriginalRandomBBoxTransform  # noqa: E402  (registers the transform)
 
-__all__ = ["CPUDistributedDataParallel", "HRT", "OriginalRandomBBoxTransform",
-           "StopOnNonFiniteLossHook", "apply_compat_fixes", "convert_official_state_dict",
-           "to_official_state_dict"]
+__all__ = ["AtomicCheckpointHook", "CPUDistributedDataParallel", "CheckedCocoDataset", "HRT",
+           "OriginalRandomBBoxTransform", "ResumeRandomnessHook", "StopOnNonFiniteLossHook",
+           "apply_compat_fixes", "convert_official_state_dict", "to_official_state_dict"]

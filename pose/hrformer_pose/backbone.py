@@ -16,6 +16,7 @@ from torch import Tensor, cuda, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .hrformer import Bottleneck, HRFormer, HRFormerOptions
+from .checkpoint_io import refuse_shape_mismatches
 from .pretrained import load_pretrained_backbone
 
 _EXTRA_KEYS = {"stage1", "stage2", "stage3", "stage4", "drop_path_rate", "with_rpe"}
@@ -92,6 +93,7 @@ class HRT(HRFormer, BaseModule):
         self.init_cfg = copy.deepcopy(init_cfg if init_cfg is not None else _DEFAULT_INIT)
         self.norm_eval = norm_eval
         self.zero_init_residual = zero_init_residual
+        self.register_load_state_dict_pre_hook(refuse_shape_mismatches)
 
     def init_weights(self) -> None:
         init_cfg = self.init_cfg if isinstance(self.init_cfg, dict) else None

@@ -1,11 +1,15 @@
-"""Stop training with a clear message as soon as the loss is not finite."""
+"""Training hooks: stop at a non-finite loss; resume with the same random numbers."""
 from __future__ import annotations
 
+import logging
 import math
 
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmpose.registry import HOOKS
 from torch import Tensor
+
+from .hrformer_rng import gather_rng_states, rng_state, set_rng_state
 
 
 class NonFiniteLossError(RuntimeError):
@@ -35,3 +39,53 @@ class StopOnNonFiniteLossHook(Hook):
             f"loss terms {terms}. Stopping before the weights are saved. Usual causes: learning "
             "rate too high for the batch size, a corrupt image or annotation, or fp16 overflow "
             "(use AmpOptimWrapper's dynamic loss scale).")
+
+
+@HOOKS.register_module()
+class ResumeRandomnessHook(Hook):
+    """Make a resumed run draw the same random numbers as an uninterrupted one.
+
+    Each epoch-end checkpoint carries every process's RNG state (torch, CUDA, numpy,
+    python; `hrformer_rng.py`), restored when the run resumes. Validation runs on a saved
+    and restored RNG, so it does not shift the training's numbers (a resumed run does not
+    repeat the validation of the epoch it resumes after). Loader workers are seeded by
+    mmengine per epoch, so they repeat exactly without persistent workers; persistent ones
+    restart their streams at a resume.
+    """
+
+    priority = "VERY_HIGH"  # capture before the CheckpointHook (VERY_LOW) saves
+
+    def __init__(self) -> None:
+        self._states: list[dict] = []
+        self._to_restore: list[dict] = []
+        self._val_state: dict | None = None
+
+    def after_train_epoch(self, runner) -> None:
+        self._states = gather_rng_states()  # collective: every rank runs this hook
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self._states:
+            checkpoint["rng"] = self._states
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self._to_restore = list(checkpoint.get("rng") or [])
+
+    def before_train(self, runner) -> None:
+        """After mmengine's own resume steps (which re-seed from the checkpoint's seed)."""
+        states, self._to_restore = self._to_restore, []
+        if runner.epoch == 0 or not states:  # a fresh run, or weights only (load_from)
+            return
+        if len(states) != runner.world_size:
+            print_log(f"no RNG state for {runner.world_size} processes (found {len(states)}): "
+                      "the resumed run draws new random numbers", logger="current",
+                      level=logging.WARNING)
+            return
+        set_rng_state(states[runner.rank])
+
+    def before_val_epoch(self, runner) -> None:
+        self._val_state = rng_state()
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if self._val_state is not None:
+            set_rng_state(self._val_state)
+            self._val_state = None

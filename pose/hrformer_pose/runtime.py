@@ -12,6 +12,9 @@ from mmengine.logging import print_log
 from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS
 
+from . import hrformer_dist
+from .config_check import check_hooks, check_option_types, check_top_level
+
 
 @MODEL_WRAPPERS.register_module()
 class CPUDistributedDataParallel(MMDistributedDataParallel):
@@ -47,11 +50,22 @@ def init_cpu_process_group(launcher: str) -> None:
     """Start the gloo process group for `--launcher pytorch` on a machine without CUDA.
 
     mmengine's own setup calls `torch.cuda.set_device` first, which fails without a GPU; once
-    a group exists, the Runner uses it as is.
+    a group exists, the Runner uses it as is. Collectives time out after
+    HRFORMER_DIST_TIMEOUT seconds (hrformer_dist.py).
     """
     if launcher != "pytorch" or torch.cuda.is_available() or dist.is_initialized():
         return
-    dist.init_process_group(backend="gloo")
+    hrformer_dist.init_process_group("gloo")
+
+
+def run_reporting_stalls(step) -> None:
+    """Run `step()`; a collective's timeout becomes an error naming the stalled ranks."""
+    try:
+        step()
+    except RuntimeError as err:
+        if dist.is_initialized() and dist.get_world_size() > 1 and hrformer_dist.is_timeout(err):
+            raise hrformer_dist.stalled_rank_error(err) from err
+        raise
 
 
 def parse_tool_args(parser: argparse.ArgumentParser, argv: list[str] | None,
@@ -68,13 +82,20 @@ def parse_tool_args(parser: argparse.ArgumentParser, argv: list[str] | None,
 
 def load_tool_config(args: argparse.Namespace) -> Config:
     """The config of `parse_tool_args`' arguments: --cfg-options, launcher, work dir.
+    Mistyped keys and values of the wrong kind are refused here (config_check.py).
 
     The work dir is --work-dir, else the config's `work_dir`, else work_dirs/<config name>.
     """
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
+        check_option_types(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+    check_top_level(cfg)
+    check_hooks(cfg)
     cfg.launcher = args.launcher
+    # mmengine's own process-group start (GPUs) takes the timeout in seconds.
+    dist_cfg = cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})
+    dist_cfg.setdefault("timeout", hrformer_dist.process_group_timeout().total_seconds())
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(
         Path("work_dirs") / Path(args.config).stem)
     return cfg

@@ -10,6 +10,7 @@ from hrformer_testing import assert_matches_reference, fixture, manifest, seeded
 from mmengine.structures import InstanceData, PixelData
 from mmpose.structures import PoseDataSample
 
+
 @pytest.mark.parametrize("size", [(256, 192), (128, 96)])
 def test_tensor_mode_gives_quarter_size_heatmaps(recipe_model, size):
     model = recipe_model("pose_micro")

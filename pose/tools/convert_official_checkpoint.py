@@ -15,21 +15,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (safe loading of mmengine checkpoints)
-import torch  # noqa: E402
 from hrformer_pose.checkpoint import (convert_official_state_dict,  # noqa: E402
                                       to_official_state_dict)
+from hrformer_pose.hrformer_checkpoint import (load_checkpoint, save_atomic,  # noqa: E402
+                                               state_dict_of)
 
 
 def convert(src: str, dst: str, reverse: bool = False) -> int:
     """Write the converted checkpoint (state dict + meta only); returns the number of tensors."""
-    checkpoint = torch.load(src, map_location="cpu", weights_only=True)
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f"{src}: expected a dict checkpoint, got {type(checkpoint).__name__}")
-    state = checkpoint.get("state_dict", checkpoint)
-    state = {k.removeprefix("module."): v for k, v in state.items()}
+    checkpoint = load_checkpoint(src)
+    state = state_dict_of(checkpoint, src)
     state = to_official_state_dict(state) if reverse else convert_official_state_dict(state)
-    Path(dst).parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"meta": checkpoint.get("meta", {}), "state_dict": state}, dst)
+    save_atomic({"meta": checkpoint.get("meta", {}), "state_dict": state}, dst)
     return len(state)
 
 

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
 from hrformer_pose.runtime import (adapt_to_device, init_cpu_process_group,  # noqa: E402
-                                   load_tool_config, parse_tool_args)
+                                   load_tool_config, parse_tool_args, run_reporting_stalls)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     init_cpu_process_group(args.launcher)
     runner = Runner.from_cfg(build_config(args))
-    runner.train()
+    run_reporting_stalls(runner.train)
 
 
 if __name__ == "__main__":

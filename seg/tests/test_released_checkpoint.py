@@ -4,7 +4,8 @@ import torch
 
 from helpers_train import DEMO_CONFIG, eval_args, make_dataset
 from hrformer_testing import assert_matches_reference, fixture, load_recipe_weights, seeded_input
-from lib.segmentor.checkpoints import load_weights, read_checkpoint
+from lib.models.backbones.hrformer_checkpoint import load_checkpoint
+from lib.segmentor.checkpoints import restore_weights
 from lib.segmentor.model_builder import build_model
 from main import load_config, main
 
@@ -25,7 +26,7 @@ def test_released_layout_reproduces_fixture_and_evaluates(tmp_path):
     write_released_checkpoint(path)
     configer, _ = load_config(["--configs", DEMO_CONFIG, "--resume", str(path), *NINETEEN])
     model = build_model(configer, torch.device("cpu"))
-    load_weights(model, read_checkpoint(path), str(path), strict=True)
+    restore_weights(model, load_checkpoint(path), str(path), strict=True)
     model.eval()
     case = fixture(MICRO)["cases"][0]
     with torch.no_grad():

@@ -16,7 +16,7 @@ from PIL import Image
 
 from hrformer_testing import manifest, recipe_state_dict, release_table
 from lib.models import build_segmentor
-from lib.models.checkpoint import load_state_dict_strict
+from lib.models.backbones.hrformer_checkpoint import load_weights
 from lib.metrics.evaluate import score_folders
 from lib.utils.configer import Configer
 from main import main as seg_main
@@ -69,9 +69,7 @@ def write_pascal_checkpoint(path: Path) -> None:
     keys = [[name, [59, *shape[1:]] if shape[:1] == [19] else shape, dtype]
             for name, shape, dtype in manifest("seg_hrt_small_ocr_v2")["keys"]]
     model = build_segmentor("hrt_small_ocr_v2", "hrt_small", 59)
-    # the recipe gives no integer buffers: the model keeps the ones it built
-    load_state_dict_strict(model, {**model.state_dict(), **recipe_state_dict(keys)},
-                           "recipe weights")
+    load_weights(model, recipe_state_dict(keys), "recipe weights")
     torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}, path)
 
 

@@ -11,8 +11,9 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=5, save_best='coco/AP', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='PoseVisualizationHook', enable=False))
-# A NaN/inf loss stops the run with a clear error (hrformer_pose/hooks.py).
-custom_hooks = [dict(type='StopOnNonFiniteLossHook')]
+# A NaN/inf loss stops the run with a clear error; checkpoints carry the RNG states, so a
+# resumed run continues as an uninterrupted one would (hrformer_pose/hooks.py).
+custom_hooks = [dict(type='StopOnNonFiniteLossHook'), dict(type='ResumeRandomnessHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

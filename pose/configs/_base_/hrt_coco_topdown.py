@@ -53,7 +53,8 @@ model = dict(
     # (the original's `shift_heatmap=True`; mmpose 1.x does the same shift).
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
 
-dataset_type = 'CocoDataset'
+# CocoDataset with malformed annotations named (hrformer_pose/datasets.py).
+dataset_type = 'CheckedCocoDataset'
 data_mode = 'topdown'
 data_root = 'data/coco/'
 

@@ -63,7 +63,8 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
 
-dataset_type = 'CocoDataset'
+# CocoDataset with malformed annotations named (hrformer_pose/datasets.py).
+dataset_type = 'CheckedCocoDataset'
 data_mode = 'topdown'
 data_root = 'demo_data/stick_figures/'
 

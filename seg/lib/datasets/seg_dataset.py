@@ -52,8 +52,17 @@ def list_unlabelled(split_dir: Path) -> list[Path]:
     return images
 
 
+def open_image(path: Path, mode: str | None = None) -> np.ndarray:
+    """The pixels of an image file (converted to `mode`); a broken file is named."""
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert(mode) if mode else image)
+    except (OSError, SyntaxError, ValueError) as err:  # PIL's errors for broken files
+        raise OSError(f"cannot read image {path}: {err}") from err
+
+
 def read_image(path: Path, input_mode: str) -> np.ndarray:
-    image = np.asarray(Image.open(path).convert("RGB"))
+    image = open_image(path, "RGB")
     if input_mode == "BGR":   # the original reads with cv2; its models were trained on BGR
         image = image[:, :, ::-1]
     elif input_mode != "RGB":
@@ -79,7 +88,7 @@ class SegDataset(Dataset):
         return len(self.items)
 
     def read_label(self, path: Path) -> np.ndarray:
-        raw = np.asarray(Image.open(path))
+        raw = open_image(path)
         if raw.ndim != 2:
             raise ValueError(f"{path}: label must be a single-channel (mode L or P) image, "
                              f"got shape {raw.shape}")

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ..datasets import build_mapper
+from ..datasets.seg_dataset import open_image
 from ..utils.configer import Configer
 from .running_score import RunningScore
 
@@ -25,9 +25,8 @@ def score_folders(configer: Configer, pred_dir: str | Path, gt_dir: str | Path) 
         gt_path = Path(gt_dir) / pred_path.name
         if not gt_path.is_file():
             raise FileNotFoundError(f"prediction {pred_path} has no ground truth {gt_path}")
-        gt = mapper.to_train_ids(np.asarray(Image.open(gt_path)).astype(np.uint8), str(gt_path))
-        pred = mapper.to_train_ids(np.asarray(Image.open(pred_path)).astype(np.uint8),
-                                   str(pred_path))
+        gt = mapper.to_train_ids(open_image(gt_path).astype(np.uint8), str(gt_path))
+        pred = mapper.to_train_ids(open_image(pred_path).astype(np.uint8), str(pred_path))
         if pred.shape != gt.shape:
             raise ValueError(f"{pred_path}: size {pred.shape} differs from {gt_path} {gt.shape}")
         score.update(pred.astype(np.int64), np.where(gt == 255, -1, gt))

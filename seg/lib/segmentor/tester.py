@@ -13,7 +13,8 @@ from ..datasets import build_eval_loader, build_mapper
 from ..datasets.labels import colorize
 from ..utils import distributed
 from ..utils.configer import Configer
-from .checkpoints import load_weights, read_checkpoint
+from ..models.backbones.hrformer_checkpoint import load_checkpoint
+from .checkpoints import restore_weights
 from .evaluator import evaluate, log_scores
 from .inference import Predictor
 from .model_builder import build_model
@@ -61,7 +62,7 @@ def run_test(configer: Configer, device: torch.device) -> dict | None:
     if not resume:
         raise ValueError("--phase test needs --resume <checkpoint>")
     model = build_model(configer, device)
-    load_weights(model, read_checkpoint(resume), f"checkpoint {resume}",
+    restore_weights(model, load_checkpoint(resume), f"checkpoint {resume}",
                  strict=configer.get("network.resume_strict", default=True))
     split = test_split(configer)
     loader = build_eval_loader(configer, split, section="test")

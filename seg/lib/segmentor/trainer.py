@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -16,13 +17,19 @@ from ..utils import distributed
 from ..utils.configer import Configer
 from ..utils.logger import ETA
 from .amp import autocast, grad_scaler, resolve_amp
-from .checkpoints import (checkpoint_path, load_weights, make_checkpoint, read_checkpoint,
-                          save_atomic)
+from ..models.backbones.hrformer_checkpoint import load_checkpoint, save_atomic
+from ..models.backbones.hrformer_rng import gather_rng_states
+from .checkpoints import checkpoint_path, make_checkpoint, restore_weights, unwrap
 from .evaluator import evaluate, log_scores
 from .inference import Predictor
 from .model_builder import build_model
+from .position import LoaderPosition
 
 log = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss (or a weight about to be saved) became NaN or infinite."""
 
 
 class Trainer:
@@ -34,6 +41,7 @@ class Trainer:
         self.optimizer = build_optimizer(self.model, configer)
         self.scaler = grad_scaler(self.amp, device)
         self.iters = 0
+        self.position = LoaderPosition()
         self.best_miou = -1.0
         self.resume_continue = False
         resume = configer.get("network.resume", default=None)
@@ -49,9 +57,9 @@ class Trainer:
         self.writer = self._tensorboard()
 
     def _resume(self, path: str) -> None:
-        ckpt = read_checkpoint(path)
+        ckpt = load_checkpoint(path)
         strict = self.configer.get("network.resume_strict", default=True)
-        load_weights(self.model, ckpt, f"checkpoint {path}", strict=strict)
+        restore_weights(self.model, ckpt, f"checkpoint {path}", strict=strict)
         self.resume_continue = self.configer.get("network.resume_continue", default=False)
         if not self.resume_continue:
             log.info("loaded %s (weights only; --resume_continue n)", path)
@@ -66,6 +74,12 @@ class Trainer:
                         "moments restart from zero", path)
         if "scaler" in ckpt and self.scaler.is_enabled():
             self.scaler.load_state_dict(ckpt["scaler"])
+        position = ckpt.get("position")
+        if position and len(position["rng"]) == distributed.world_size():
+            self.position = LoaderPosition.from_state_dict(position)
+        else:
+            log.warning("%s: no loader position for %d process(es): the data order restarts "
+                        "with a new epoch", path, distributed.world_size())
         log.info("resumed %s at iteration %d (best mIoU %.4f)", path, self.iters,
                  self.best_miou)
 
@@ -88,6 +102,13 @@ class Trainer:
         with autocast(self.amp, self.device):
             outputs = self.model(images)
         loss = self.loss([o.float() for o in outputs], targets)
+        # Agreed by all processes, so that all of them stop (none waits in a collective).
+        bad = distributed.all_reduce_sum((~torch.isfinite(loss.detach())).float().reshape(1))
+        if bad.item() > 0:
+            raise NonFiniteLossError(
+                f"training loss is {loss.item()} at iteration {self.iters + 1} (in "
+                f"{int(bad.item())} process(es)); stopping before the weights are updated or "
+                "saved. Usual causes: a learning rate too high, a corrupt label, fp16 overflow")
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
@@ -105,21 +126,19 @@ class Trainer:
         display, interval = cfg.get("solver.display_iter"), cfg.get("solver.test_interval")
         base_lr = cfg.get("lr.base_lr")
         eta = ETA(max_iters, self.iters)
-        epoch = 0
         self.model.train()
         while self.iters < max_iters:
-            if hasattr(self.train_loader.sampler, "set_epoch"):
-                self.train_loader.sampler.set_epoch(epoch)
             data_start = time.perf_counter()
-            for batch in self.train_loader:
+            for batch in self.position.epoch_batches(self.train_loader):
                 data_time = time.perf_counter() - data_start
                 lr = set_lr(self.optimizer, base_lr, self.lr_factor(self.iters))
                 loss = self._step(batch)
                 self.iters += 1
+                self.position.batches += 1
                 if self.iters % display == 0 or self.iters == max_iters:
                     log.info("iter %d/%d  epoch %d  loss %.4f  lr %.3g  data %.3fs  "
-                             "%.3fs/iter  ETA %s", self.iters, max_iters, epoch, loss, lr,
-                             data_time, eta.seconds_per_iter(self.iters),
+                             "%.3fs/iter  ETA %s", self.iters, max_iters, self.position.epoch,
+                             loss, lr, data_time, eta.seconds_per_iter(self.iters),
                              eta.remaining(self.iters))
                     self._scalar("train/loss", loss)
                     self._scalar("train/lr", lr)
@@ -128,7 +147,8 @@ class Trainer:
                 if self.iters >= max_iters:
                     break
                 data_start = time.perf_counter()
-            epoch += 1
+            else:
+                self.position.next_epoch()
         if self.writer is not None:
             self.writer.close()
         return self.best_miou
@@ -141,20 +161,28 @@ class Trainer:
         log_scores(score, self.configer.get("data.class_names", default=None))
         self._scalar("val/mIoU", miou)
         self._scalar("val/pixel_acc", score.pixel_accuracy())
-        improved = miou > self.best_miou
-        self.best_miou = max(self.best_miou, miou)
+        improved = math.isfinite(miou) and miou > self.best_miou
+        self.best_miou = miou if improved else self.best_miou
+        rng = gather_rng_states() if save else []  # collective: before the rank-0 save
         if save and distributed.is_main():
-            self._save("latest")
+            self._save("latest", rng)
             if improved:
-                self._save("max_performance")
+                self._save("max_performance", rng)
         distributed.barrier()
         return miou
 
-    def _save(self, tag: str) -> None:
+    def _save(self, tag: str, rng: list[dict]) -> None:
+        state = unwrap(self.model).state_dict()
+        bad = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+        if bad:
+            raise NonFiniteLossError(f"not saving {tag} at iteration {self.iters}: {len(bad)} "
+                                     f"weights are not finite ({', '.join(bad[:5])})")
         self.configer.set("iters", self.iters)
         self.configer.set("max_performance", self.best_miou)
         path = checkpoint_path(self.configer.get("checkpoints.checkpoints_dir"),
                                self.configer.get("checkpoints.checkpoints_name"), tag)
-        save_atomic(make_checkpoint(self.model, self.configer.to_dict(), self.optimizer,
-                                    self.scaler), path)
+        checkpoint = make_checkpoint(self.model, self.configer.to_dict(), self.optimizer,
+                                     self.scaler)
+        checkpoint["position"] = self.position.state_dict(rng)
+        save_atomic(checkpoint, path)
         log.info("saved %s", path)

@@ -6,18 +6,21 @@ import os
 import torch
 import torch.distributed as dist
 
+from ..models.backbones import hrformer_dist
+
 
 def launched_by_torchrun() -> bool:
     return "RANK" in os.environ and "WORLD_SIZE" in os.environ
 
 
 def init(device_type: str) -> None:
-    """Join the process group torchrun describes (NCCL on GPUs, gloo on CPU)."""
+    """Join the process group torchrun describes (NCCL on GPUs, gloo on CPU); collectives
+    time out after HRFORMER_DIST_TIMEOUT seconds (lib/models/backbones/hrformer_dist.py)."""
     if dist.is_initialized() or not launched_by_torchrun():
         return
     if device_type == "cuda":
         torch.cuda.set_device(local_rank())
-    dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+    hrformer_dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
 
 
 def is_distributed() -> bool:

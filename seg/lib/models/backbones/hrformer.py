@@ -8,7 +8,6 @@ State-dict keys are the original's, so released checkpoints load unchanged.
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -523,26 +522,3 @@ class HRFormer(nn.Module):
                   for i, layer in enumerate(transition)]
             xs = getattr(self, f"stage{s}")(xs)
         return xs
-
-
-def resize_relative_position_tables(state_dict: dict[str, Tensor],
-                                    model: nn.Module) -> dict[str, Tensor]:
-    """Adapt a checkpoint trained with one window size to `model`'s windows.
-
-    Like the original: each bias table is resized bilinearly as a (2w-1)^2 grid per head, and
-    the `relative_position_index` buffers are dropped (the model's own are kept).
-    """
-    target = model.state_dict()
-    out = {}
-    for key, value in state_dict.items():
-        if key.endswith("relative_position_index"):
-            continue
-        if key.endswith("relative_position_bias_table") and key in target \
-                and target[key].shape != value.shape:
-            src, dst = math.isqrt(value.shape[0]), math.isqrt(target[key].shape[0])
-            grid = value.T.reshape(1, -1, src, src)
-            grid = F.interpolate(grid, size=(dst, dst), mode="bilinear", align_corners=False)
-            value = grid.reshape(-1, dst * dst).T.contiguous()
-        out[key] = value
-    return out
-
