@@ -21,7 +21,10 @@ class HeatmapNet(nn.Module):
         self.estimator = estimator
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.estimator.head.forward(self.estimator.extract_feat(x))
+        # The class methods, not the instance's: `use_runner` may have replaced those with
+        # a runner that calls this network.
+        e = self.estimator
+        return type(e.head).forward(e.head, type(e).extract_feat(e, x))
 
 
 def load_pose_model(config: str | Config, checkpoint: str | None, device: str = "cpu") -> nn.Module:

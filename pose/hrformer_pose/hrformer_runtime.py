@@ -225,8 +225,10 @@ class OpenVinoRunner(Runner):
                 for n, out in zip(self.output_names, self.compiled.outputs)}
 
     def describe(self) -> str:
+        fallback = self.precision == "bf16" and "bf16" not in self.ran_precision
+        note = " (bf16 requested; this CPU has no bf16 support)" if fallback else ""
         return (f"openvino {self.version.split('-')[0]} CPU, inference precision "
-                f"{self.ran_precision}, {self.threads} threads")
+                f"{self.ran_precision}{note}, {self.threads} threads")
 
 
 def check_choice(backend: str, precision: str) -> None:

@@ -72,3 +72,19 @@ def test_heatmap_net_is_backbone_plus_head(micro_export):
     with torch.no_grad():
         expected = estimator(x, None, mode="tensor")
         assert torch.equal(HeatmapNet(estimator)(x), expected)
+
+
+@pytest.mark.parametrize("backend", ["torch", "openvino"])
+def test_image_demo_runs_on_a_backend_in_bf16(micro_export, tmp_path, backend, capsys):
+    from demo import image_demo
+    config_path, ckpt, onnx_path = micro_export
+    image = tmp_path / "person.png"
+    import cv2
+    cv2.imwrite(str(image), (np.random.default_rng(1).random((160, 120, 3)) * 255).astype(np.uint8))
+    out = tmp_path / "drawn.png"
+    extra = ["--onnx", str(onnx_path)] if backend != "torch" else []
+    image_demo.main([str(image), str(config_path), str(ckpt), "--backend", backend,
+                     "--precision", "bf16", "--threads", "1", "--out", str(out), *extra])
+    printed = capsys.readouterr().out
+    assert "bf16" in printed and "1 people drawn" in printed
+    assert cv2.imread(str(out)).shape[:2] == (160, 120)
