@@ -2,11 +2,15 @@
 OpenVINO (fp32) against the reference fixture, and the runtime layer's own rules."""
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from models.hrformer import seeded_input
 from models.hrformer_runtime import (difference, generic_trace_size, make_runner,
@@ -14,7 +18,7 @@ from models.hrformer_runtime import (difference, generic_trace_size, make_runner
 from reference import REPO_ROOT, assert_matches_reference, fixture
 from test_official_checkpoint import micro_yaml, official_file
 from config import load_config
-from tools import export
+from tools import export, predict
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 RUNTIME_COPIES = ("cls/models/hrformer_runtime.py", "pose/hrformer_pose/hrformer_runtime.py",
@@ -88,3 +92,45 @@ def test_bad_backend_choices_fail_before_work() -> None:
         make_runner("tensorrt", "fp32")
     with pytest.raises(FileNotFoundError, match="missing.onnx"):
         make_runner("openvino", "fp32", onnx_path="missing.onnx")
+
+
+def _photos(folder: Path, count: int) -> Path:
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        (folder / f"set{i % 2}").mkdir(parents=True, exist_ok=True)
+        pixels = (rng.random((240 + 16 * i, 320, 3)) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"set{i % 2}" / f"photo{i}.jpg")
+    return folder
+
+
+def test_predict_gives_the_same_topk_on_torch_and_openvino(micro_onnx, tmp_path) -> None:
+    cfg, ckpt, onnx_path = micro_onnx
+    images = _photos(tmp_path / "photos", 3)
+    base = [str(images), "--cfg", str(cfg), "--checkpoint", str(ckpt), "--topk", "3",
+            "--threads", "1"]
+    eager = predict.main([*base, "--output", str(tmp_path / "eager.csv")])
+    vino = predict.main([*base, "--backend", "openvino", "--onnx", str(onnx_path),
+                         "--output", str(tmp_path / "vino.json")])
+    assert [r["image"] for r in eager] == sorted(str(p) for p in images.rglob("*.jpg"))
+    for a, b in zip(eager, vino):
+        assert [t["class_id"] for t in a["topk"]] == [t["class_id"] for t in b["topk"]]
+        probs = [t["probability"] for t in a["topk"]]
+        assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+    with open(tmp_path / "eager.csv") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 9 and table[0]["rank"] == "1"
+    assert table[0]["class_id"] == str(eager[0]["topk"][0]["class_id"])
+    assert json.loads((tmp_path / "vino.json").read_text())[2]["topk"][0]["name"] == \
+        vino[2]["topk"][0]["name"]
+
+
+def test_predict_names_imagenet_classes_and_rejects_bad_input(tmp_path) -> None:
+    names = predict.class_names(1000, None)
+    assert len(names) == 1000 and names[0].startswith("tench") and names[1].startswith("goldfish")
+    assert predict.class_names(3, None) == ["0", "1", "2"]
+    with pytest.raises(FileNotFoundError, match="nothing_here"):
+        predict.main([str(tmp_path / "nothing_here"), "--model", "hrt_tiny",
+                      "--checkpoint", "x.pth"])
+    with pytest.raises(SystemExit):
+        predict.main([str(tmp_path), "--model", "hrt_tiny", "--checkpoint", "x.pth",
+                      "--output", "preds.txt"])

@@ -55,3 +55,15 @@ def add_runtime_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--onnx", help="an exported model for onnxruntime / openvino "
                                        "(default: export the checkpoint to a temporary file)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+
+
+def eval_transform(cfg: str | None, input_size: int):
+    """The evaluation transform of main.py (resize, centre crop, ImageNet normalisation) for
+    the yacs config, or for the defaults at `input_size`."""
+    from config import default_config, load_config
+    from data.build import build_transform
+    if cfg is not None:
+        return build_transform(load_config(cfg), is_train=False)
+    config = default_config()
+    config.DATA.IMG_SIZE = input_size
+    return build_transform(config, is_train=False)
