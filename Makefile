@@ -73,8 +73,9 @@ demo: $(addprefix demo-,$(call selected,$(DEMO_TASKS)))
 demo-cls: install
 	@echo "=== cls: parameters and FLOPs of the cls and pose models ==="
 	cd cls && $(PY) tools/flops.py
-	@echo "=== cls: HRFormer-S speed (batch 2, 224x224) ==="
-	cd cls && $(PY) tools/benchmark.py --models hrt_small --batch-size 2 --input-size 224
+	@echo "=== cls: HRFormer-S classifier speed per backend (batch 2, 224x224) ==="
+	cd cls && $(PY) tools/benchmark.py --models cls:hrt_small --modes forward \
+	  --backends eager onnxruntime openvino --precisions fp32 bf16 --batch-size 2
 	@echo "=== cls: train and evaluate a small HRFormer on scikit-learn's digits ==="
 	cd cls && $(PY) tools/demo.py
 

@@ -216,7 +216,8 @@ class OpenVinoRunner(Runner):
         self.output_names = tuple(o.get_any_name() for o in self.compiled.outputs)
         self.version = ov.__version__
         # OpenVINO falls back to f32 where the CPU has no bf16 support: report what it chose.
-        self.ran_precision = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
+        ran = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+        self.ran_precision = ran.to_string() if hasattr(ran, "to_string") else str(ran)
 
     def __call__(self, x: Tensor) -> dict[str, Tensor]:
         array = np.ascontiguousarray(x.detach().float().cpu().numpy())

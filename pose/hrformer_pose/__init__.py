@@ -9,12 +9,13 @@ from .compat import apply_compat_fixes
 
 apply_compat_fixes()
 
+from .amp import AutocastOptimWrapper  # noqa: E402  (registers the bf16 wrapper)
 from .backbone import HRT  # noqa: E402  (registers `HRT`)
 from .checkpoint import convert_official_state_dict, to_official_state_dict  # noqa: E402
 from .hooks import StopOnNonFiniteLossHook  # noqa: E402  (registers the hook)
 from .runtime import CPUDistributedDataParallel  # noqa: E402  (registers the wrapper)
 from .transforms import OriginalRandomBBoxTransform  # noqa: E402  (registers the transform)
 
-__all__ = ["CPUDistributedDataParallel", "HRT", "OriginalRandomBBoxTransform",
+__all__ = ["AutocastOptimWrapper", "CPUDistributedDataParallel", "HRT", "OriginalRandomBBoxTransform",
            "StopOnNonFiniteLossHook", "apply_compat_fixes", "convert_official_state_dict",
            "to_official_state_dict"]
