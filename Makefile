@@ -5,6 +5,8 @@
 #   make demo               run the demos (model/speed tables, then cls, pose, seg training)
 #   make test TASK=pose     only one subproject (TASK = cls | pose | seg)
 #   make demo TASK=cls
+#   make gpu-check          AMP / SDPA / compile / DDP checks and the benchmark on CUDA
+#                           (without CUDA: says so, runs the CPU equivalents, exits 0)
 #   make clean              remove generated outputs (keeps .venv)
 
 SHELL  := /bin/bash
@@ -22,7 +24,7 @@ TASK       ?= all
 
 selected = $(if $(filter all,$(TASK)),$(1),$(TASK))
 
-.PHONY: install test demo demo-cls demo-seg demo-pose clean
+.PHONY: install test demo demo-cls demo-seg demo-pose gpu-check clean
 
 # ---------------------------------------------------------------------------
 # install
@@ -89,6 +91,12 @@ demo-seg: install
 
 demo-%:
 	@echo "no demo for '$*' (available: $(DEMO_TASKS))" >&2; exit 1
+
+# ---------------------------------------------------------------------------
+# gpu-check: see cls/tools/gpu_check.py
+
+gpu-check: install
+	cd cls && $(PY) tools/gpu_check.py
 
 # ---------------------------------------------------------------------------
 # clean: generated outputs only; .venv and downloaded checkpoints stay.
