@@ -53,7 +53,8 @@ class PoseNet(nn.Module):
 
 def _seg_model(variant: str, options: dict) -> nn.Module:
     # seg's `lib` package; this runs in the benchmark's fresh per-row process.
-    sys.path.insert(0, str(SEG_ROOT))
+    if str(SEG_ROOT) not in sys.path:  # appended: cls names (tools, ...) keep precedence
+        sys.path.append(str(SEG_ROOT))
     from lib.models import build_segmentor
     return build_segmentor(f"{variant}_ocr_v2", variant, SEG_CLASSES, drop_path_rate=0.0,
                            attention=options.get("attention", "sdpa"),
