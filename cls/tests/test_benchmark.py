@@ -58,3 +58,19 @@ def test_task_models_give_the_task_outputs():
     assert out.shape == out_aux.shape == (1, 19, 32, 48)
     with pytest.raises(ValueError, match="unknown task 'det'"):
         build_model("det:hrt_small", {})
+
+
+def test_gpu_check_steps_and_kernel_report_on_cpu():
+    import torch
+    from tools import gpu_check
+    cpu = torch.device("cpu")
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1),
+                                torch.nn.Flatten())
+    x = torch.randn(2, 3, 8, 8)
+    loss, skipped = gpu_check.train_step(model, x, lambda out: gpu_check.task_loss("cls", out),
+                                         torch.float16, cpu)
+    assert loss > 0 and skipped >= 0
+    with pytest.raises(RuntimeError, match="loss is nan"):
+        gpu_check.train_step(model, x, lambda out: out.sum() * float("nan"), None, cpu)
+    assert gpu_check.sdpa_kernel(32, cpu, torch.float32) == \
+        "head dim 32 (run as 32): flash (cpu)"

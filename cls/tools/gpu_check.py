@@ -47,22 +47,28 @@ def task_loss(task: str, out) -> Tensor:
 
 
 def train_step(model: nn.Module, x: Tensor, loss_fn: Callable, dtype: torch.dtype | None,
-               device: torch.device) -> float:
-    """One SGD step under autocast (GradScaler for fp16); checks the loss and the update."""
+               device: torch.device, tries: int = 12) -> tuple[float, int]:
+    """SGD steps under autocast (GradScaler for fp16) until one updates the weights: the
+    scaler skips steps whose gradients overflow while it lowers its scale. Returns the loss and
+    the number of skipped steps; a non-finite loss or no update after `tries` raise."""
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     before = [p.detach().clone() for p in model.parameters()]
-    with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-        loss = loss_fn(model(x))
-    scaler.scale(loss).backward()
-    scaler.step(optimizer)
-    scaler.update()
-    if not torch.isfinite(loss):
-        raise RuntimeError(f"loss is {loss.item()}")
-    if all(torch.equal(a, p) for a, p in zip(before, model.parameters())):
-        raise RuntimeError("no parameter changed")
-    return float(loss)
+    for skipped in range(tries):
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=dtype or torch.float32,
+                            enabled=dtype is not None):
+            loss = loss_fn(model(x))
+        if not torch.isfinite(loss):
+            raise RuntimeError(f"loss is {loss.item()}")
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        if any(not torch.equal(a, p) for a, p in zip(before, model.parameters())):
+            return float(loss), skipped
+    raise RuntimeError(f"no parameter changed in {tries} steps (the GradScaler found "
+                       f"non-finite gradients each time; scale now {scaler.get_scale()})")
 
 
 def sdpa_kernel(head_dim: int, device: torch.device, dtype: torch.dtype) -> str:
@@ -93,7 +99,7 @@ def ddp_step(device: torch.device, x: Tensor) -> str:
         model = build_model("cls:hrt_tiny", {}).to(device)
         ddp = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index or 0] if device.type == "cuda" else None)
-        loss = train_step(ddp, x, lambda out: task_loss("cls", out), None, device)
+        loss, _ = train_step(ddp, x, lambda out: task_loss("cls", out), None, device)
         return f"{backend}, 1 process, loss {loss:.3f}"
     finally:
         dist.destroy_process_group()
@@ -140,8 +146,10 @@ def run_checks(device: torch.device) -> list[tuple[str, str, bool]]:
                 torch.manual_seed(0)
                 model = build_model(f"{task}:{variant[task]}", {}).to(device)
                 x = torch.randn(2, 3, *size, device=device)
-                loss = train_step(model, x, lambda out: task_loss(task, out), dtype, device)
-                return f"{task}:{variant[task]} {size[0]}x{size[1]}, loss {loss:.3f}"
+                loss, skipped = train_step(model, x, lambda out: task_loss(task, out), dtype,
+                                           device)
+                scaler = f", {skipped} overflow steps skipped" if dtype == torch.float16 else ""
+                return f"{task}:{variant[task]} {size[0]}x{size[1]}, loss {loss:.3f}{scaler}"
             check(f"{task} train step {label}", step)
     half = torch.bfloat16 if cuda else torch.float32
     for name, dim in HEAD_DIMS.items():
