@@ -52,10 +52,13 @@ class PoseNet(nn.Module):
 
 
 def _seg_model(variant: str, options: dict) -> nn.Module:
-    # seg's `lib` package; this runs in the benchmark's fresh per-row process.
-    if str(SEG_ROOT) not in sys.path:  # appended: cls names (tools, ...) keep precedence
-        sys.path.append(str(SEG_ROOT))
-    from lib.models import build_segmentor
+    # seg's `lib` package. seg/ leaves sys.path again at once: its regular package `tools`
+    # would shadow cls's namespace package `tools` here and in spawned processes.
+    sys.path.append(str(SEG_ROOT))
+    try:
+        from lib.models import build_segmentor
+    finally:
+        sys.path.remove(str(SEG_ROOT))
     return build_segmentor(f"{variant}_ocr_v2", variant, SEG_CLASSES, drop_path_rate=0.0,
                            attention=options.get("attention", "sdpa"),
                            with_cp=options.get("with_cp", False))
