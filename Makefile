@@ -5,6 +5,8 @@
 #   make demo               run the demos (model/speed tables, then cls, pose, seg training)
 #   make test TASK=pose     only one subproject (TASK = cls | pose | seg)
 #   make demo TASK=cls
+#   make gpu-check          AMP / SDPA / compile / DDP checks and the benchmark on CUDA
+#                           (without CUDA: says so, runs the CPU equivalents, exits 0)
 #   make clean              remove generated outputs (keeps .venv)
 
 SHELL  := /bin/bash
@@ -22,7 +24,7 @@ TASK       ?= all
 
 selected = $(if $(filter all,$(TASK)),$(1),$(TASK))
 
-.PHONY: install test demo demo-cls demo-seg demo-pose clean
+.PHONY: install test demo demo-cls demo-seg demo-pose gpu-check clean
 
 # ---------------------------------------------------------------------------
 # install
@@ -73,8 +75,9 @@ demo: $(addprefix demo-,$(call selected,$(DEMO_TASKS)))
 demo-cls: install
 	@echo "=== cls: parameters and FLOPs of the cls and pose models ==="
 	cd cls && $(PY) tools/flops.py
-	@echo "=== cls: HRFormer-S speed (batch 2, 224x224) ==="
-	cd cls && $(PY) tools/benchmark.py --models hrt_small --batch-size 2 --input-size 224
+	@echo "=== cls: HRFormer-S classifier speed per backend (batch 2, 224x224) ==="
+	cd cls && $(PY) tools/benchmark.py --models cls:hrt_small --modes forward \
+	  --backends eager onnxruntime openvino --precisions fp32 bf16 --batch-size 2
 	@echo "=== cls: train and evaluate a small HRFormer on scikit-learn's digits ==="
 	cd cls && $(PY) tools/demo.py
 
@@ -88,6 +91,12 @@ demo-seg: install
 
 demo-%:
 	@echo "no demo for '$*' (available: $(DEMO_TASKS))" >&2; exit 1
+
+# ---------------------------------------------------------------------------
+# gpu-check: see cls/tools/gpu_check.py
+
+gpu-check: install
+	cd cls && $(PY) tools/gpu_check.py
 
 # ---------------------------------------------------------------------------
 # clean: generated outputs only; .venv and downloaded checkpoints stay.

@@ -1,11 +1,16 @@
-"""Throughput, latency and peak memory of HRFormer backbones (and timm's HRNet for reference).
+"""Throughput, latency and peak memory of HRFormer models per backend and precision.
 
-Every row runs in a fresh subprocess so that peak memory (CUDA allocator peak, or the CPU
-process's peak RSS growth) belongs to that row alone. Compare rows of one run only: shared
-machines are noisy, so ratios within a run mean more than absolute numbers.
+Every measurement runs in a fresh subprocess so that peak memory (CUDA allocator peak, or the
+CPU process's peak RSS growth) belongs to that row alone. Rows are measured in interleaved
+rounds (`--rounds`; each row keeps its best round), so machine load hits all rows alike: on a
+shared machine compare the ratio column, not the absolute numbers.
 
-    python tools/benchmark.py --models hrt_small hrnet_w32 --batch-size 8 --input-size 256 192 \
-        --modes forward train --attention sdpa math --channels-last
+    python tools/benchmark.py --models cls:hrt_small pose:hrt_small seg:hrt_small \
+        --backends eager compile onnxruntime openvino --precisions fp32 bf16 --batch-size 8
+
+Models: see tools/bench_models.py (backbones, `cls:` / `pose:` / `seg:` task models at their
+usual sizes, timm CNNs). `x eager fp32` is the eager fp32 row's latency over this row's, for
+the same model, mode and attention. Training (`--modes train`) runs on eager and compile.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import multiprocessing as mp
 import os
 import resource
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +30,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from models.hrformer import PRESETS, HRFormer, HRFormerOptions, preset  # noqa: E402
+from models.hrformer_runtime import export_onnx, make_runner  # noqa: E402
+from tools.bench_models import build_model, default_size, is_hrformer  # noqa: E402
 
 SDPA_KERNELS = {  # profiler op name -> what runs
     "aten::_scaled_dot_product_flash_attention_for_cpu": "flash (cpu)",
@@ -33,6 +40,8 @@ SDPA_KERNELS = {  # profiler op name -> what runs
     "aten::_scaled_dot_product_cudnn_attention": "cudnn",
     "aten::_scaled_dot_product_attention_math": "math (fallback)",
 }
+BACKENDS = ("eager", "compile", "onnxruntime", "openvino")
+TORCH_BACKENDS = ("eager", "compile")
 
 
 @dataclass(frozen=True)
@@ -40,9 +49,9 @@ class Case:
     model: str
     mode: str  # "forward" (eval, no grad) or "train" (forward + backward + SGD step)
     attention: str
+    backend: str
+    precision: str  # "fp32" or "bf16"
     channels_last: bool
-    bf16: bool
-    compile: bool
     with_cp: bool
     batch: int
     height: int
@@ -53,17 +62,12 @@ class Case:
 
 
 def build(case: Case) -> nn.Module:
-    if case.model in PRESETS:
-        options = HRFormerOptions(attention=case.attention, with_cp=case.with_cp,
-                                  channels_last=case.channels_last)
-        model = HRFormer(preset(case.model), options)
-    else:
-        import timm  # only the reference CNNs need it
-        model = timm.create_model(case.model, features_only=True)
-    model = model.to(case.device)
+    options = {"attention": case.attention, "with_cp": case.with_cp,
+               "channels_last": case.channels_last}
+    model = build_model(case.model, options).to(case.device)
     if case.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    return torch.compile(model) if case.compile else model
+    return model
 
 
 def _sync(device: str) -> None:
@@ -73,7 +77,7 @@ def _sync(device: str) -> None:
 
 def attention_kernel(model: nn.Module, x: torch.Tensor, case: Case) -> str:
     """Name the attention kernel that one forward pass of this case actually dispatches to."""
-    if case.model not in PRESETS:
+    if not is_hrformer(case.model):
         return "-"
     training = case.mode == "train"
     model.train(training)
@@ -101,7 +105,42 @@ def _quiet_stderr():
 
 
 def _autocast(case: Case):
-    return torch.autocast(case.device.split(":")[0], dtype=torch.bfloat16, enabled=case.bf16)
+    return torch.autocast(case.device.split(":")[0], dtype=torch.bfloat16,
+                          enabled=case.precision == "bf16")
+
+
+def _outputs(out) -> list[torch.Tensor]:
+    return [out] if isinstance(out, torch.Tensor) else list(out)
+
+
+def _step_fn(case: Case, model: nn.Module, x: torch.Tensor):
+    """One timed step, and what ran (kernel / runtime)."""
+    if case.backend in TORCH_BACKENDS:
+        training = case.mode == "train"
+        model.train(training)
+        forward = torch.compile(model) if case.backend == "compile" else model
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9) \
+            if training else None
+
+        def step() -> None:
+            if not training:
+                with torch.no_grad(), _autocast(case):
+                    forward(x)
+                return
+            with _autocast(case):
+                loss = sum(f.float().mean() for f in _outputs(forward(x)))
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        return step, lambda: attention_kernel(model, x, case)
+    model.eval()
+    with torch.no_grad():
+        names = [f"out{i}" for i in range(len(_outputs(model(x))))]
+    path = Path(tempfile.mkdtemp(prefix="bench_onnx_")) / "model.onnx"
+    export_onnx(model, path, names, (case.height, case.width), dynamic_hw=False,
+                batch=case.batch)
+    runner = make_runner(case.backend, case.precision, onnx_path=path)
+    return (lambda: runner(x)), runner.describe
 
 
 def measure(case: Case) -> dict:
@@ -110,24 +149,10 @@ def measure(case: Case) -> dict:
     x = torch.randn(case.batch, 3, case.height, case.width, device=case.device)
     if case.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    training = case.mode == "train"
-    model.train(training)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9) if training else None
-
-    def step() -> None:
-        if not training:
-            with torch.no_grad(), _autocast(case):
-                model(x)
-            return
-        with _autocast(case):
-            loss = sum(f.float().mean() for f in model(x))
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if case.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
+    step, ran = _step_fn(case, model, x)
     for _ in range(case.warmup):
         step()
     _sync(case.device)
@@ -143,7 +168,7 @@ def measure(case: Case) -> dict:
         peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     best = min(times)
     return {**asdict(case), "img_s": case.batch / best, "latency_ms": best * 1000,
-            "peak_mb": peak_mb, "kernel": attention_kernel(model, x, case)}
+            "peak_mb": peak_mb, "kernel": ran()}
 
 
 def _run_isolated(case: Case) -> dict:
@@ -151,15 +176,29 @@ def _run_isolated(case: Case) -> dict:
         return pool.apply(measure, (case,))
 
 
+def _group(r: dict) -> tuple:
+    return (r["model"], r["mode"], r["attention"], r["batch"], r["height"], r["width"])
+
+
+def add_ratios(rows: list[dict]) -> list[dict]:
+    """`ratio`: latency of the same model/mode/attention/size in eager fp32 over this row's."""
+    base = {_group(r): r["latency_ms"] for r in rows
+            if r["backend"] == "eager" and r["precision"] == "fp32"}
+    return [{**r, "ratio": base[_group(r)] / r["latency_ms"] if _group(r) in base else None}
+            for r in rows]
+
+
 def format_table(rows: list[dict]) -> str:
-    head = ["model", "mode", "attention", "flags", "batch", "input", "img/s", "latency ms",
-            "peak MB", "sdpa kernel"]
+    head = ["model", "mode", "attention", "backend", "precision", "flags", "batch", "input",
+            "img/s", "latency ms", "x eager fp32", "peak MB", "attention kernel / runtime"]
     lines = []
-    for r in rows:
-        flags = "+".join(f for f in ("channels_last", "bf16", "compile", "with_cp") if r[f]) or "-"
-        lines.append([r["model"], r["mode"], r["attention"] if r["model"] in PRESETS else "-",
-                      flags, str(r["batch"]), f"{r['height']}x{r['width']}", f"{r['img_s']:.2f}",
-                      f"{r['latency_ms']:.1f}", f"{r['peak_mb']:.0f}", r["kernel"]])
+    for r in add_ratios(rows):
+        flags = "+".join(f for f in ("channels_last", "with_cp") if r[f]) or "-"
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        lines.append([r["model"], r["mode"], r["attention"] if is_hrformer(r["model"]) else "-",
+                      r["backend"], r["precision"], flags, str(r["batch"]),
+                      f"{r['height']}x{r['width']}", f"{r['img_s']:.2f}",
+                      f"{r['latency_ms']:.1f}", ratio, f"{r['peak_mb']:.0f}", r["kernel"]])
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
     fmt = " | ".join(f"{{:<{w}}}" for w in widths)
     sep = "-+-".join("-" * w for w in widths)
@@ -169,40 +208,65 @@ def format_table(rows: list[dict]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=["hrt_small"],
-                   help=f"{sorted(PRESETS)} or any timm model with features_only (hrnet_w32)")
+                   help="hrt_small, cls:hrt_small, pose:hrt_small, seg:hrt_small, hrnet_w32, ...")
     p.add_argument("--modes", nargs="+", default=["forward", "train"],
                    choices=["forward", "train"])
     p.add_argument("--attention", nargs="+", default=["sdpa"], choices=["sdpa", "math"])
+    p.add_argument("--backends", nargs="+", default=["eager"], choices=BACKENDS)
+    p.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "bf16"])
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--input-size", type=int, nargs="+", default=[224],
-                   help="one value (square) or height width")
+    p.add_argument("--input-size", type=int, nargs="+", default=None,
+                   help="one value (square) or height width (default: the task's usual "
+                        "size, 224 for backbones)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
                    help="NHWC activations (the backbone's default)")
-    for flag in ("bf16", "compile", "with-cp"):
-        p.add_argument(f"--{flag}", action="store_true")
+    p.add_argument("--with-cp", action="store_true")
     p.add_argument("--iters", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--rounds", type=int, default=1, help="interleaved rounds per row")
     args = p.parse_args(argv)
-    if len(args.input_size) not in (1, 2):
+    if args.input_size is not None and len(args.input_size) not in (1, 2):
         p.error("--input-size takes one value or two (height width)")
     return args
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    height, width = (args.input_size * 2)[:2]
-    rows = []
-    for model, mode, attention in itertools.product(args.models, args.modes, args.attention):
-        if model not in PRESETS and attention != args.attention[0]:
+def cases(args: argparse.Namespace) -> list[Case]:
+    out = []
+    for model, mode, attention, backend, precision in itertools.product(
+            args.models, args.modes, args.attention, args.backends, args.precisions):
+        if not is_hrformer(model) and attention != args.attention[0]:
             continue  # attention paths only exist in HRFormer
-        case = Case(model, mode, attention, args.channels_last, args.bf16, args.compile,
-                    args.with_cp, args.batch_size, height, width, args.device, args.iters,
-                    args.warmup)
-        rows.append(_run_isolated(case))
-        print(f"measured {model} {mode} {attention}", file=sys.stderr, flush=True)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
+        if mode == "train" and backend not in TORCH_BACKENDS:
+            continue  # the runtimes do inference only
+        if backend == "onnxruntime" and precision != "fp32":
+            continue  # ONNX Runtime's CPU kernels are fp32
+        if backend not in TORCH_BACKENDS and args.device != "cpu":
+            continue  # the runtimes run on the CPU here
+        size = args.input_size or default_size(model) or (224,)
+        height, width = (list(size) * 2)[:2]
+        out.append(Case(model, mode, attention, backend, precision, args.channels_last,
+                        args.with_cp, args.batch_size, height, width, args.device,
+                        args.iters, args.warmup))
+    return out
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    args = parse_args(argv)
+    todo = cases(args)
+    best: dict[Case, dict] = {}
+    for round_ in range(args.rounds):
+        for case in todo:
+            row = _run_isolated(case)
+            if case not in best or row["latency_ms"] < best[case]["latency_ms"]:
+                best[case] = row
+            print(f"round {round_ + 1}/{args.rounds}: {case.model} {case.mode} {case.backend} "
+                  f"{case.precision} {row['latency_ms']:.1f} ms", file=sys.stderr, flush=True)
+    rows = [best[c] for c in todo]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}"
+          f", best of {args.rounds} interleaved round(s) x {args.iters} iterations")
     print(format_table(rows))
+    return rows
 
 
 if __name__ == "__main__":

@@ -80,6 +80,8 @@ def main() -> None:
     parser.add_argument("--output", default=str(CLS_ROOT / "output"))
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads for this process (1 is fastest on a busy CPU)")
+    parser.add_argument("--amp", choices=["none", "bf16"], default="none",
+                        help="bf16: train and evaluate under bfloat16 autocast")
     parser.add_argument("--opts", nargs="+", default=[], help="extra config overrides")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -88,8 +90,10 @@ def main() -> None:
     print(f"digits: {n_train} train / {n_val} held-out images in {DATA_ROOT}", flush=True)
     run_dir = Path(args.output) / "hrt_digits" / "demo"
     shutil.rmtree(run_dir, ignore_errors=True)  # a fresh run, not an auto-resume
+    opts = (["AMP_OPT_LEVEL", "O1", "AMP_DTYPE", "bfloat16"] if args.amp == "bf16" else []) \
+        + args.opts
     argv = ["--cfg", str(CONFIG), "--data-path", str(DATA_ROOT), "--output", args.output,
-            "--tag", "demo"] + (["--opts", *args.opts] if args.opts else [])
+            "--tag", "demo"] + (["--opts", *opts] if opts else [])
     result = cls_main.main(argv)
     history = result["history"]
     plot_curves(history, run_dir / "curves.png")

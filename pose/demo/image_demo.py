@@ -5,6 +5,10 @@
 
 Person boxes are given as x,y,w,h (`--bbox`, repeatable); without one, the whole image is the
 box. The checkpoint may be ours or an original (mmpose 0.x) one.
+
+`--backend onnxruntime|openvino` runs the network there (from `--onnx FILE`, or exported from
+the checkpoint first), `--precision bf16` in bfloat16 (torch autocast or OpenVINO bf16);
+decoding and flip test stay mmpose's.
 """
 from __future__ import annotations
 
@@ -18,7 +22,10 @@ import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before 
 import mmcv  # noqa: E402
 import numpy as np  # noqa: E402
 from mmengine.config import Config  # noqa: E402
-from mmpose.apis import inference_topdown, init_model  # noqa: E402
+from hrformer_pose.deploy import (OUTPUT_NAMES, HeatmapNet, input_size,  # noqa: E402
+                                  load_pose_model, use_runner)
+from hrformer_pose.hrformer_runtime import BACKENDS, PRECISIONS, make_runner  # noqa: E402
+from mmpose.apis import inference_topdown  # noqa: E402
 from mmpose.registry import VISUALIZERS  # noqa: E402
 from mmpose.structures import merge_data_samples  # noqa: E402
 
@@ -43,11 +50,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="out.png", help="output image")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--kpt-thr", type=float, default=0.3, help="hide weaker keypoints")
+    parser.add_argument("--backend", choices=BACKENDS, default="torch")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    parser.add_argument("--compile", action="store_true", help="torch.compile (backend torch)")
+    parser.add_argument("--onnx", help="exported model for onnxruntime / openvino")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
     args = parser.parse_args(argv)
 
     cfg = Config.fromfile(args.config)
-    cfg.model.backbone.init_cfg = None  # the checkpoint holds all weights
-    model = init_model(cfg, args.checkpoint, device=args.device)
+    model = load_pose_model(cfg, args.checkpoint, device=args.device)
+    if args.backend != "torch" or args.precision != "fp32" or args.compile:
+        runner = make_runner(args.backend, args.precision, model=HeatmapNet(model),
+                             onnx_path=args.onnx, output_names=OUTPUT_NAMES,
+                             compile=args.compile, threads=args.threads,
+                             export_size=input_size(cfg))
+        model = use_runner(model, runner)
+        print(f"network: {runner.describe()}")
     boxes = np.array(args.bbox, dtype=np.float32) if args.bbox else None
     samples = inference_topdown(model, args.image, boxes, bbox_format="xywh")
     # The opencv backend of mmpose 1.3.2 fails under numpy 2 (int() of a 1-element array).

@@ -9,6 +9,7 @@ from .compat import apply_compat_fixes
 
 apply_compat_fixes()
 
+from .amp import AutocastOptimWrapper  # noqa: E402  (registers the bf16 wrapper)
 from .backbone import HRT  # noqa: E402  (registers `HRT`)
 from .checkpoint import convert_official_state_dict, to_official_state_dict  # noqa: E402
 from .checkpoint_io import AtomicCheckpointHook  # noqa: E402  (safe load, atomic save)
@@ -17,6 +18,7 @@ from .hooks import ResumeRandomnessHook, StopOnNonFiniteLossHook  # noqa: E402  
 from .runtime import CPUDistributedDataParallel  # noqa: E402  (registers the wrapper)
 from .transforms import OriginalRandomBBoxTransform  # noqa: E402  (registers the transform)
 
-__all__ = ["AtomicCheckpointHook", "CPUDistributedDataParallel", "CheckedCocoDataset", "HRT",
-           "OriginalRandomBBoxTransform", "ResumeRandomnessHook", "StopOnNonFiniteLossHook",
-           "apply_compat_fixes", "convert_official_state_dict", "to_official_state_dict"]
+__all__ = ["AtomicCheckpointHook", "AutocastOptimWrapper", "CPUDistributedDataParallel",
+           "CheckedCocoDataset", "HRT", "OriginalRandomBBoxTransform", "ResumeRandomnessHook",
+           "StopOnNonFiniteLossHook", "apply_compat_fixes", "convert_official_state_dict",
+           "to_official_state_dict"]

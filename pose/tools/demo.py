@@ -42,6 +42,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--num-drawn", type=int, default=4, help="predictions to draw")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads of this process (default: torch's choice)")
+    parser.add_argument("--amp", choices=["none", "bf16"], default="none",
+                        help="bf16: train under bfloat16 autocast (any device)")
     return parser.parse_args()
 
 
@@ -70,6 +72,9 @@ def demo_config(args: argparse.Namespace) -> Config:
             if scheduler.type == "CosineAnnealingLR":
                 scheduler.end = scheduler.T_max = args.epochs
     cfg.work_dir = args.work_dir
+    if args.amp == "bf16":
+        cfg.optim_wrapper.type = "AutocastOptimWrapper"
+        cfg.optim_wrapper.dtype = "bfloat16"
     return adapt_to_device(cfg)
 
 

@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--max_iters", type=int, default=150)
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads for training/testing (1 stays fast on a busy CPU)")
+    parser.add_argument("--amp", choices=["none", "bf16"], default="none",
+                        help="bf16: train under bfloat16 autocast (main.py --amp)")
     args = parser.parse_args()
     start = time.perf_counter()
     work = SEG / args.work_dir
@@ -63,7 +65,7 @@ def main() -> None:
     common = ["--data_dir", str(data), "--num_threads", str(args.threads),
               "checkpoints.checkpoints_dir", str(ckpt_dir)]
     run_main(["--configs", CONFIG, "--phase", "train", "--max_iters", str(args.max_iters),
-              *common])
+              "--amp", args.amp, *common])
     best = ckpt_dir / "demo_hrt_ocr_v2_max_performance.pth"
     results = {}
     for mode, config in (("ss", CONFIG), ("ms_flip", CONFIG_MS)):

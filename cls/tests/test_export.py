@@ -1,0 +1,126 @@
+"""ONNX export of a classifier in the released checkpoint layout, run under ONNX Runtime and
+OpenVINO (fp32) against the reference fixture, and the runtime layer's own rules."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from models.hrformer_runtime import (difference, generic_trace_size, make_runner,
+                                     window_sizes, _level_sizes)
+from hrformer_testing import assert_matches_reference, fixture, seeded_input
+from test_official_checkpoint import micro_yaml, official_file
+from config import load_config
+from tools import export, predict
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def micro_onnx(tmp_path_factory) -> tuple[Path, Path, Path]:
+    tmp = tmp_path_factory.mktemp("cls_export")
+    micro = fixture("cls_micro")
+    cfg = micro_yaml(tmp, micro)
+    ckpt = official_file(tmp / "micro.pth", "cls_micro", load_config(cfg))
+    out = tmp / "micro.onnx"
+    torch.set_num_threads(1)
+    assert export.main(["--cfg", str(cfg), "--checkpoint", str(ckpt), "--input-size", "96",
+                        "80", "--output", str(out)]) == 0
+    return cfg, ckpt, out
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_export_reproduces_fixture_at_every_size_and_batch(micro_onnx, backend) -> None:
+    _, _, onnx_path = micro_onnx
+    runner = make_runner(backend, "fp32", onnx_path=onnx_path, threads=1)
+    assert runner.output_names == ("logits",)
+    for case in fixture("cls_micro")["cases"]:  # 1x224x224 and 2x96x80, neither traced
+        logits = runner(seeded_input(case["input_shape"]))["logits"]
+        assert_matches_reference(logits, case["outputs"]["logits"],
+                                 f"{backend} {case['input_shape']}")
+
+
+def test_export_prints_differences(micro_onnx, capsys) -> None:
+    cfg, ckpt, onnx_path = micro_onnx
+    assert export.main(["--cfg", str(cfg), "--checkpoint", str(ckpt), "--input-size", "64",
+                        "--output", str(onnx_path.with_name("static.onnx")),
+                        "--static-hw"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "traced at 64x64, dynamic batch)" in lines[0]
+    assert [line.split(" vs ")[0] for line in lines[1:]] == ["onnxruntime", "openvino"]
+    assert all("max abs diff" in line and line.endswith(" ok") for line in lines[1:])
+
+
+def test_trace_size_takes_every_padding_and_resize_branch() -> None:
+    side = generic_trace_size([7])
+    assert side == 65 and _level_sizes(side) == [17, 9, 5, 3]
+    assert generic_trace_size([4, 2], minimum=69) == 129  # 33, 17, 9, 5
+    model = export.deploy.create_model("hrt_tiny")
+    assert window_sizes(model) == [7]
+
+
+def test_difference_uses_the_fixture_tolerance() -> None:
+    ref = torch.tensor([10.0, -20.0])
+    inside = difference("x", ref + 2e-5 * 20 + 9e-5, ref)
+    outside = difference("x", ref + torch.tensor([0.0, 6e-4]), ref)
+    assert inside.ok and not outside.ok
+    assert outside.max_abs == pytest.approx(6e-4, rel=1e-2)
+    assert outside.max_rel == pytest.approx(6e-4 / 20, rel=1e-2)
+    with pytest.raises(ValueError, match="output 'x': shape"):
+        difference("x", ref[:1], ref)
+
+
+def test_bad_backend_choices_fail_before_work() -> None:
+    with pytest.raises(ValueError, match="onnxruntime runs fp32 only"):
+        make_runner("onnxruntime", "bf16", onnx_path="missing.onnx")
+    with pytest.raises(ValueError, match="backend 'tensorrt'"):
+        make_runner("tensorrt", "fp32")
+    with pytest.raises(FileNotFoundError, match="missing.onnx"):
+        make_runner("openvino", "fp32", onnx_path="missing.onnx")
+
+
+def _photos(folder: Path, count: int) -> Path:
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        (folder / f"set{i % 2}").mkdir(parents=True, exist_ok=True)
+        pixels = (rng.random((240 + 16 * i, 320, 3)) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"set{i % 2}" / f"photo{i}.jpg")
+    return folder
+
+
+def test_predict_gives_the_same_topk_on_torch_and_openvino(micro_onnx, tmp_path) -> None:
+    cfg, ckpt, onnx_path = micro_onnx
+    images = _photos(tmp_path / "photos", 3)
+    base = [str(images), "--cfg", str(cfg), "--checkpoint", str(ckpt), "--topk", "3",
+            "--threads", "1"]
+    eager = predict.main([*base, "--output", str(tmp_path / "eager.csv")])
+    vino = predict.main([*base, "--backend", "openvino", "--onnx", str(onnx_path),
+                         "--output", str(tmp_path / "vino.json")])
+    assert [r["image"] for r in eager] == sorted(str(p) for p in images.rglob("*.jpg"))
+    for a, b in zip(eager, vino):
+        assert [t["class_id"] for t in a["topk"]] == [t["class_id"] for t in b["topk"]]
+        probs = [t["probability"] for t in a["topk"]]
+        assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
+    with open(tmp_path / "eager.csv") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 9 and table[0]["rank"] == "1"
+    assert table[0]["class_id"] == str(eager[0]["topk"][0]["class_id"])
+    assert json.loads((tmp_path / "vino.json").read_text())[2]["topk"][0]["name"] == \
+        vino[2]["topk"][0]["name"]
+
+
+def test_predict_names_imagenet_classes_and_rejects_bad_input(tmp_path) -> None:
+    names = predict.class_names(1000, None)
+    assert len(names) == 1000 and names[0].startswith("tench") and names[1].startswith("goldfish")
+    assert predict.class_names(3, None) == ["0", "1", "2"]
+    with pytest.raises(FileNotFoundError, match="nothing_here"):
+        predict.main([str(tmp_path / "nothing_here"), "--model", "hrt_tiny",
+                      "--checkpoint", "x.pth"])
+    with pytest.raises(SystemExit):
+        predict.main([str(tmp_path), "--model", "hrt_tiny", "--checkpoint", "x.pth",
+                      "--output", "preds.txt"])

@@ -1,0 +1,69 @@
+"""What the cls export / predict / benchmark tools share: the classifier from a checkpoint in
+the released layout, and the runtime flags. The model is loaded in one place
+(`load_classifier`) through the cls checkpoint loader."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from torch import nn
+
+CLS_ROOT = Path(__file__).resolve().parents[1]
+if str(CLS_ROOT) not in sys.path:
+    sys.path.insert(0, str(CLS_ROOT))
+
+from models import MODEL_NAMES, HRFormerClassifier, build_model, create_model  # noqa: E402
+from models.hrformer_checkpoint import load_checkpoint, load_weights, state_dict_of  # noqa: E402
+from models.hrformer_runtime import BACKENDS, PRECISIONS  # noqa: E402
+
+OUTPUT_NAMES = ("logits",)
+
+
+def load_classifier(model_name: str | None, checkpoint: str, cfg: str | None = None) -> nn.Module:
+    """The classifier named `model_name` (or described by a yacs `cfg`) with the weights of a
+    released-layout checkpoint (`{"model": ...}` or a bare state dict), in eval mode. The class
+    count comes from the checkpoint's `classifier.weight`."""
+    state = state_dict_of(load_checkpoint(checkpoint), checkpoint)
+    if "classifier.weight" not in state:
+        raise KeyError(f"{checkpoint}: no 'classifier.weight' (not a classifier checkpoint)")
+    num_classes = state["classifier.weight"].shape[0]
+    if cfg is not None:
+        from config import load_config
+        config = load_config(cfg, ["MODEL.NUM_CLASSES", str(num_classes)])
+        model = build_model(config)
+    else:
+        model = create_model(model_name, num_classes)
+    if not isinstance(model, HRFormerClassifier):
+        raise ValueError(f"{cfg}: not an HRFormer classifier (MODEL.TYPE must be 'hrt')")
+    load_weights(model, state, checkpoint)
+    return model.eval()
+
+
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--model", choices=MODEL_NAMES, help="a released variant")
+    group.add_argument("--cfg", help="or a yacs experiment config (MODEL.TYPE hrt)")
+    parser.add_argument("--checkpoint", required=True,
+                        help="weights in the released layout ({'model': state_dict, ...})")
+
+
+def add_runtime_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, default="torch")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    parser.add_argument("--compile", action="store_true", help="torch.compile (backend torch)")
+    parser.add_argument("--onnx", help="an exported model for onnxruntime / openvino "
+                                       "(default: export the checkpoint to a temporary file)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+
+
+def eval_transform(cfg: str | None, input_size: int):
+    """The evaluation transform of main.py (resize, centre crop, ImageNet normalisation) for
+    the yacs config, or for the defaults at `input_size`."""
+    from config import default_config, load_config
+    from data.build import build_transform
+    if cfg is not None:
+        return build_transform(load_config(cfg), is_train=False)
+    config = default_config()
+    config.DATA.IMG_SIZE = input_size
+    return build_transform(config, is_train=False)

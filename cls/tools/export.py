@@ -1,0 +1,58 @@
+"""Export an HRFormer classifier to ONNX and check it against PyTorch.
+
+    python tools/export.py --model hrt_small --checkpoint hrt_small.pth --input-size 224 \
+        --output hrt_small.onnx
+
+Input `input` (N x 3 x H x W, normalised RGB), output `logits` (N x classes). The batch is
+dynamic, and so are height and width unless `--static-hw` (then the graph is traced at
+--input-size, without the window padding and resizes other sizes need). On export the file is
+run with ONNX Runtime and OpenVINO (fp32) on a seeded input of --input-size; the maximum
+absolute / relative differences to PyTorch are printed and the exit status is 1 when one is
+above the fixtures' tolerance (2e-5 x max|ref| + 1e-4).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from models.hrformer_runtime import export_onnx, verify_export  # noqa: E402
+from tools import deploy  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    deploy.add_model_args(parser)
+    parser.add_argument("--input-size", type=int, nargs="+", default=[224],
+                        help="one value (square) or height width")
+    parser.add_argument("--output", required=True, help="the .onnx file to write")
+    parser.add_argument("--static-hw", action="store_true",
+                        help="fixed height / width (dynamic batch only)")
+    parser.add_argument("--verify-batch", type=int, default=2)
+    args = parser.parse_args(argv)
+    if len(args.input_size) not in (1, 2):
+        parser.error("--input-size takes one value or two (height width)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    height, width = (args.input_size * 2)[:2]
+    model = deploy.load_classifier(args.model, args.checkpoint, args.cfg)
+    traced = export_onnx(model, args.output, deploy.OUTPUT_NAMES, (height, width),
+                         dynamic_hw=not args.static_hw)
+    print(f"wrote {args.output} (traced at {traced[0]}x{traced[1]}, dynamic batch"
+          f"{'' if args.static_hw else ', height and width'})")
+    report = verify_export(model, args.output, deploy.OUTPUT_NAMES,
+                           (args.verify_batch, 3, height, width))
+    ok = True
+    for backend, diffs in report.items():
+        for d in diffs:
+            print(f"{backend} vs torch at {height}x{width}: {d}")
+            ok &= d.ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Export a top-down pose model to ONNX and check it against PyTorch.
+
+    python tools/export.py configs/hrformer/coco/hrt_small_coco_256x192.py \
+        hrt_small_coco_256x192.pth --output hrt_small_256x192.onnx
+
+Input `input` (N x 3 x H x W, normalised RGB as mmpose's data preprocessor gives it), output
+`heatmaps` (N x 17 x H/4 x W/4). The checkpoint may be ours or an original (mmpose 0.x) one.
+Batch, height and width are dynamic unless `--static-hw`. On export the file runs under ONNX
+Runtime and OpenVINO (fp32) on a seeded input of the config's size (or --input-size); the
+maximum absolute / relative differences to PyTorch are printed, and the exit status is 1 when
+one is above the fixtures' tolerance (2e-5 x max|ref| + 1e-4).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose.apis)
+from hrformer_pose.deploy import OUTPUT_NAMES, HeatmapNet, input_size, load_pose_model  # noqa: E402
+from hrformer_pose.hrformer_runtime import export_onnx, verify_export  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config")
+    parser.add_argument("checkpoint")
+    parser.add_argument("--output", required=True, help="the .onnx file to write")
+    parser.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
+                        help="check size (default: the config's codec input size)")
+    parser.add_argument("--static-hw", action="store_true",
+                        help="fixed height / width (dynamic batch only)")
+    parser.add_argument("--verify-batch", type=int, default=2)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    height, width = args.input_size or input_size(cfg)
+    net = HeatmapNet(load_pose_model(cfg, args.checkpoint)).eval()
+    traced = export_onnx(net, args.output, OUTPUT_NAMES, (height, width),
+                         dynamic_hw=not args.static_hw)
+    print(f"wrote {args.output} (traced at {traced[0]}x{traced[1]}, dynamic batch"
+          f"{'' if args.static_hw else ', height and width'})")
+    report = verify_export(net, args.output, OUTPUT_NAMES, (args.verify_batch, 3, height, width))
+    ok = True
+    for backend, diffs in report.items():
+        for d in diffs:
+            print(f"{backend} vs torch at {height}x{width}: {d}")
+            ok &= d.ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

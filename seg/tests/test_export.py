@@ -1,0 +1,83 @@
+"""ONNX export of a segmentor from an openseg-layout checkpoint, run under ONNX Runtime and
+OpenVINO (fp32) against the reference fixture, and the predict command on images."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from hrformer_testing import assert_matches_reference, fixture, seeded_input
+from lib.models.backbones.hrformer_runtime import make_runner
+from test_released_checkpoint import MICRO, write_released_checkpoint
+from tools import export, predict
+
+MICRO_ARGS = ["--backbone", "configs/demo/hrt_micro_layout.json", "--model_name",
+              "hrt_small_ocr_v2", "--num_classes", "19"]
+
+
+@pytest.fixture(scope="module")
+def micro_export(tmp_path_factory):
+    torch.set_num_threads(1)
+    tmp = tmp_path_factory.mktemp("seg_export")
+    ckpt = tmp / "released.pth"
+    write_released_checkpoint(ckpt)
+    out = tmp / "micro.onnx"
+    assert export.main([*MICRO_ARGS, "--checkpoint", str(ckpt), "--input-size", "40", "56",
+                        "--output", str(out)]) == 0
+    return ckpt, out
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_export_reproduces_fixture(micro_export, backend):
+    runner = make_runner(backend, "fp32", onnx_path=micro_export[1], threads=1)
+    assert runner.output_names == ("out", "out_aux")
+    case = fixture(MICRO)["cases"][0]  # 64x128, not the traced size
+    outputs = runner(seeded_input(case["input_shape"]))
+    for name in ("out", "out_aux"):
+        assert_matches_reference(outputs[name], case["outputs"][name], f"{backend} {name}")
+
+
+def _demo_images(folder, sizes):
+    rng = np.random.default_rng(0)
+    for i, (h, w) in enumerate(sizes):
+        (folder / "city").mkdir(parents=True, exist_ok=True)
+        Image.fromarray((rng.random((h, w, 3)) * 255).astype(np.uint8)).save(
+            folder / "city" / f"img{i}.jpg")
+
+
+def test_predict_writes_label_ids_and_overlays_equal_across_backends(micro_export, tmp_path):
+    ckpt, onnx_path = micro_export
+    images = tmp_path / "images"
+    _demo_images(images, [(50, 70), (33, 47)])
+    base = [str(images), *MICRO_ARGS, "--checkpoint", str(ckpt), "--threads", "1"]
+    torch_out = predict.main([*base, "--out", str(tmp_path / "torch")])
+    ort_out = predict.main([*base, "--out", str(tmp_path / "ort"), "--backend", "onnxruntime",
+                            "--onnx", str(onnx_path)])
+    assert [p.relative_to(tmp_path / "torch") for p in torch_out] == \
+        [p.relative_to(tmp_path / "ort") for p in ort_out]
+    cityscapes_ids = {7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33}
+    for a, b in zip(torch_out, ort_out):
+        label_a, label_b = np.asarray(Image.open(a)), np.asarray(Image.open(b))
+        assert (label_a == label_b).mean() > 0.999
+        assert set(np.unique(label_a)) <= cityscapes_ids
+    assert np.asarray(Image.open(torch_out[0])).shape == (50, 70)
+    overlay = tmp_path / "torch" / "overlay" / "city" / "img1.png"
+    assert np.asarray(Image.open(overlay)).shape == (33, 47, 3)
+
+
+def test_predict_multi_scale_runs_on_one_image(micro_export, tmp_path):
+    ckpt, _ = micro_export
+    _demo_images(tmp_path / "one", [(40, 60)])
+    out = predict.main([str(tmp_path / "one" / "city" / "img0.jpg"), *MICRO_ARGS,
+                        "--checkpoint", str(ckpt), "--out", str(tmp_path / "ms"), "--ms",
+                        "--precision", "bf16"])
+    assert np.asarray(Image.open(out[0])).shape == (40, 60)
+
+
+def test_predict_rejects_missing_input_and_bad_choices(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing_here"):
+        predict.main([str(tmp_path / "nothing_here"), *MICRO_ARGS, "--checkpoint", "x.pth",
+                      "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="onnxruntime runs fp32 only"):
+        predict.main([str(tmp_path), *MICRO_ARGS, "--checkpoint", "x.pth", "--out",
+                      str(tmp_path), "--backend", "onnxruntime", "--precision", "bf16"])

@@ -1,0 +1,57 @@
+"""Export an HRFormer + OCR segmentor to ONNX and check it against PyTorch.
+
+    python tools/export.py --backbone hrt_small --model_name hrt_small_ocr_v2 --num_classes 19 \
+        --checkpoint hrt_small_ocr_v2_cityscapes.pth --input-size 512 1024 --output seg.onnx
+
+Input `input` (N x 3 x H x W, normalised as the dataset config says, BGR for the released
+models); outputs `out` (final logits, N x classes x H x W) then `out_aux`. Batch, height and
+width are dynamic unless `--static-hw`. On export the file runs under ONNX Runtime and
+OpenVINO (fp32) on a seeded input of --input-size; the maximum absolute / relative
+differences to PyTorch are printed, and the exit status is 1 when one is above the fixtures'
+tolerance (2e-5 x max|ref| + 1e-4).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lib.models.backbones.hrformer_runtime import export_onnx, verify_export  # noqa: E402
+from tools import deploy  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    deploy.add_model_args(parser)
+    parser.add_argument("--input-size", type=int, nargs=2, default=[512, 1024],
+                        metavar=("H", "W"))
+    parser.add_argument("--output", required=True, help="the .onnx file to write")
+    parser.add_argument("--static-hw", action="store_true",
+                        help="fixed height / width (dynamic batch only)")
+    parser.add_argument("--verify-batch", type=int, default=1)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    height, width = args.input_size
+    net = deploy.ExportNet(deploy.load_segmentor(args.model_name, args.backbone,
+                                                 args.num_classes, args.checkpoint)).eval()
+    traced = export_onnx(net, args.output, deploy.OUTPUT_NAMES, (height, width),
+                         dynamic_hw=not args.static_hw)
+    print(f"wrote {args.output} (traced at {traced[0]}x{traced[1]}, dynamic batch"
+          f"{'' if args.static_hw else ', height and width'})")
+    report = verify_export(net, args.output, deploy.OUTPUT_NAMES,
+                           (args.verify_batch, 3, height, width))
+    ok = True
+    for backend, diffs in report.items():
+        for d in diffs:
+            print(f"{backend} vs torch at {height}x{width}: {d}")
+            ok &= d.ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
