@@ -25,15 +25,17 @@ def _options(kwargs: Mapping[str, Any]) -> HRFormerOptions:
     return HRFormerOptions(**kwargs)
 
 
-def create_model(name: str, num_classes: int = 1000, **kwargs: Any) -> HRFormerClassifier:
+def create_model(name: str, num_classes: int = 1000, global_pool: str = "avg",
+                 **kwargs: Any) -> HRFormerClassifier:
     """A released classifier by name (`hrt_tiny`, `hrt_small`, `hrt_base`).
 
+    num_classes=0: no classifier; global_pool: timm's pool types ('' keeps the map).
     kwargs: drop_path_rate (default: the variant's), attention ("sdpa" | "math"), with_cp,
     masked_padding, norm_layer, in_channels.
     """
     if name not in MODEL_NAMES:
         raise KeyError(f"unknown model {name!r}; expected one of {list(MODEL_NAMES)}")
-    return HRFormerClassifier(preset(name), num_classes, _options(kwargs))
+    return HRFormerClassifier(preset(name), num_classes, _options(kwargs), global_pool)
 
 
 def _check_block_types(hrt: Mapping[str, Any]) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import torch
+import torch.fx
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
@@ -67,7 +68,8 @@ def validate_config(config: dict) -> dict:
         if name not in cfg:
             raise ValueError(f"HRFormer config: missing {name} (expected STAGE1..STAGE4)")
         stage = {str(k).upper(): v for k, v in cfg[name].items()}
-        keys = _STAGE_KEYS + (("NUM_WINDOW_SIZES",) if s > 1 else ())
+        # The bottleneck stage has no attention: its heads and MLP ratios are optional.
+        keys = _STAGE_KEYS[:4] if s == 1 else _STAGE_KEYS + ("NUM_WINDOW_SIZES",)
         for key in keys:
             if key not in stage:
                 raise ValueError(f"HRFormer config: {name}.{key} is missing")
@@ -248,56 +250,77 @@ class LocalWindowAttention(nn.Module):
         bias = torch.cat([p.q_proj.bias, p.k_proj.bias, p.v_proj.bias])
         return F.linear(x, weight, bias)
 
-    def _padding_mask(self, pads: tuple[int, int, int, int], hp: int, wp: int,
-                      x: Tensor) -> Tensor:
-        """Additive key mask (nW, 1, 1, N): -inf on padded tokens of each window."""
-        top, bottom, left, right = pads
-        valid = torch.zeros(hp, wp, dtype=torch.bool, device=x.device)
-        valid[top:hp - bottom, left:wp - right] = True
-        ws = self.window
-        valid = valid.view(hp // ws, ws, wp // ws, ws).permute(0, 2, 1, 3).reshape(-1, ws * ws)
-        mask = torch.zeros(valid.shape, dtype=x.dtype, device=x.device)
-        return mask.masked_fill_(~valid, float("-inf"))[:, None, None, :]
-
     def forward(self, x: Tensor) -> Tensor:
         b, h, w, c = x.shape
         ws, heads = self.window, self.heads
-        top, bottom = _window_padding(h, ws)
-        left, right = _window_padding(w, ws)
-        padded = top + bottom + left + right > 0
-        if padded:
-            x = F.pad(x, (0, 0, left, right, top, bottom))
-        hp, wp = h + top + bottom, w + left + right
+        x = pad_to_windows(x, ws)
+        hp, wp = x.shape[1], x.shape[2]
         nh, nw, d = hp // ws, wp // ws, c // heads
         # One projection for q, k, v, then split windows and heads with a single copy.
         qkv = self._qkv_projection(x).view(b, nh, ws, nw, ws, 3, heads, d)
         qkv = qkv.permute(5, 0, 1, 3, 6, 2, 4, 7).reshape(3, b * nh * nw, heads, ws * ws, d)
         q, k, v = qkv.unbind(0)
         bias = self.attn.position_bias().unsqueeze(0).to(q.dtype) if self.use_bias else None
-        if padded and self.masked_padding:
-            mask = self._padding_mask((top, bottom, left, right), hp, wp, q)
-            mask = mask.expand(b, -1, -1, -1, -1).reshape(b * nh * nw, 1, 1, ws * ws)
-            bias = mask if bias is None else bias + mask
-        out = self._attend(q, k, v, bias)
+        if self.masked_padding:
+            bias = add_padding_mask(bias, h, w, q, ws)
+        out = window_attention(q, k, v, bias, self.attention)
         out = out.view(b, nh, nw, heads, ws, ws, d).permute(0, 1, 4, 2, 5, 3, 6)
-        out = out.reshape(b, hp, wp, c)
-        if padded:
-            out = out[:, top:top + h, left:left + w]
+        out = crop_windows(out.reshape(b, hp, wp, c), h, w)
         return self.attn.out_proj(out)
 
-    def _attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None) -> Tensor:
-        scale = q.shape[-1] ** -0.5
-        # SDPA on CPU has no fused kernel for a mask that needs a gradient (the learnable bias
-        # in training) and falls back to a slower generic path; the explicit one is faster.
-        bias_grad = bias is not None and bias.requires_grad and not q.is_cuda
-        if self.attention == "math" or bias_grad:
-            logits = (q * scale) @ k.transpose(-2, -1)
-            if bias is not None:
-                logits = logits + bias
-            return logits.softmax(dim=-1) @ v
-        # Fused CUDA kernels need a head dim divisible by 8 in half precision (T: 18, B: 39).
-        half_on_cuda = q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
-        return padded_sdpa(q, k, v, bias, scale, multiple=8 if half_on_cuda else 1)
+
+# Functions with shape-dependent Python control flow are leaves for torch.fx tracing
+# (timm's and torchvision's feature extractors): the traced graph calls them as they are.
+def pad_to_windows(x: Tensor, window: int) -> Tensor:
+    """Centred zero padding of a (B, H, W, C) map up to multiples of the window."""
+    top, bottom = _window_padding(x.shape[1], window)
+    left, right = _window_padding(x.shape[2], window)
+    if top + bottom + left + right == 0:
+        return x
+    return F.pad(x, (0, 0, left, right, top, bottom))
+
+
+def crop_windows(x: Tensor, h: int, w: int) -> Tensor:
+    """Undo `pad_to_windows`: the centred (h, w) part of a (B, Hp, Wp, C) map."""
+    top, left = (x.shape[1] - h) // 2, (x.shape[2] - w) // 2
+    if x.shape[1] == h and x.shape[2] == w:
+        return x
+    return x[:, top:top + h, left:left + w]
+
+
+def add_padding_mask(bias: Tensor | None, h: int, w: int, q: Tensor, window: int) -> Tensor | None:
+    """`bias` plus an additive key mask (-inf on the padding tokens of each window), for the
+    (B * nW, heads, N, d) queries `q` of an (h, w) map padded by `pad_to_windows`."""
+    top, bottom = _window_padding(h, window)
+    left, right = _window_padding(w, window)
+    if top + bottom + left + right == 0:
+        return bias
+    hp, wp = h + top + bottom, w + left + right
+    valid = torch.zeros(hp, wp, dtype=torch.bool, device=q.device)
+    valid[top:hp - bottom, left:wp - right] = True
+    ws = window
+    valid = valid.view(hp // ws, ws, wp // ws, ws).permute(0, 2, 1, 3).reshape(-1, ws * ws)
+    mask = torch.zeros(valid.shape, dtype=q.dtype, device=q.device)
+    mask = mask.masked_fill_(~valid, float("-inf"))[:, None, :]
+    mask = mask.expand(q.shape[0] // valid.shape[0], -1, -1, -1).reshape(q.shape[0], 1, 1, ws * ws)
+    return mask if bias is None else bias + mask
+
+
+def window_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None,
+                     attention: str) -> Tensor:
+    """softmax(q k^T * scale + bias) v, by `attention` "sdpa" (fused kernels) or "math"."""
+    scale = q.shape[-1] ** -0.5
+    # SDPA on CPU has no fused kernel for a mask that needs a gradient (the learnable bias
+    # in training) and falls back to a slower generic path; the explicit one is faster.
+    bias_grad = bias is not None and bias.requires_grad and not q.is_cuda
+    if attention == "math" or bias_grad:
+        logits = (q * scale) @ k.transpose(-2, -1)
+        if bias is not None:
+            logits = logits + bias
+        return logits.softmax(dim=-1) @ v
+    # Fused CUDA kernels need a head dim divisible by 8 in half precision (T: 18, B: 39).
+    half_on_cuda = q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
+    return padded_sdpa(q, k, v, bias, scale, multiple=8 if half_on_cuda else 1)
 
 
 def padded_sdpa(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, scale: float,
@@ -387,6 +410,11 @@ class HRModule(nn.Module):
                  options: HRFormerOptions) -> None:
         super().__init__()
         channels = stage["NUM_CHANNELS"]
+        branches = stage.get("NUM_BRANCHES", len(channels))
+        for key in _PER_BRANCH_KEYS:
+            if key in stage and len(stage[key]) != branches:
+                raise ValueError(f"HRModule: {key} has {len(stage[key])} entries, expected "
+                                 f"NUM_BRANCHES={branches}")
         self.branches = nn.ModuleList(
             nn.Sequential(*(TransformerBlock(channels[b], stage["NUM_HEADS"][b],
                                              stage["NUM_WINDOW_SIZES"][b],
@@ -428,9 +456,8 @@ class HRModule(nn.Module):
             y, owned = None, False  # owned: y is a temporary of this loop, free to overwrite
             for j, path in enumerate(paths):
                 z = xs[j] if path is None else path(xs[j])
-                if j > i and z.shape[-2:] != xs[i].shape[-2:]:
-                    z = F.interpolate(z, size=xs[i].shape[-2:], mode="bilinear",
-                                      align_corners=self.align_corners)
+                if j > i:
+                    z = resize_like(z, xs[i], self.align_corners)
                 if y is None:
                     y, owned = z, path is not None
                 else:
@@ -438,6 +465,18 @@ class HRModule(nn.Module):
                     owned = True
             out.append(F.relu(y, inplace=owned and not torch.is_grad_enabled()))
         return out
+
+
+def resize_like(x: Tensor, ref: Tensor, align_corners: bool) -> Tensor:
+    """Bilinear resize of `x` to the spatial size of `ref` where it differs (odd sizes)."""
+    if x.shape[-2:] == ref.shape[-2:]:
+        return x
+    return F.interpolate(x, size=ref.shape[-2:], mode="bilinear", align_corners=align_corners)
+
+
+for _leaf in ("pad_to_windows", "crop_windows", "add_padding_mask", "window_attention",
+              "add_into_fresh", "resize_like"):
+    torch.fx.wrap(_leaf)
 
 
 def _transition(pre: Sequence[int], cur: Sequence[int], norm: NormLayer) -> nn.ModuleList:

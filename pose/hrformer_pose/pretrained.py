@@ -10,6 +10,7 @@ from mmengine.runner import CheckpointLoader
 from torch import Tensor, nn
 
 from .hrformer import resize_relative_position_tables
+from .mmpose_layout import from_mmpose_layout
 
 # The cls layout pickles its yacs config under "config". The safe unpickler cannot rebuild a
 # dict subclass, so while loading, that global is read as a plain OrderedDict (data only).
@@ -65,7 +66,8 @@ def load_pretrained_backbone(model: nn.Module, path: str) -> LoadReport:
     """
     with torch.serialization.safe_globals([_CFGNODE_AS_ORDERED_DICT]):
         checkpoint = CheckpointLoader.load_checkpoint(path, map_location="cpu")
-    state = resize_relative_position_tables(backbone_state_dict(checkpoint, path), model)
+    state = from_mmpose_layout(backbone_state_dict(checkpoint, path))  # mmpose 1.x names too
+    state = resize_relative_position_tables(state, model)
     own = model.state_dict()
     report = LoadReport()
     for key, value in state.items():

@@ -2,9 +2,12 @@
 
     python tools/convert_official_checkpoint.py hrt_small_coco_256x192.pth converted.pth
     python tools/convert_official_checkpoint.py ours.pth official_layout.pth --reverse
+    python tools/convert_official_checkpoint.py ours.pth mmpose_layout.pth --mmpose
 
-Only the head is renamed (`keypoint_head.*` <-> `head.*`); backbone keys are identical.
-`mmpose.apis.init_model` and tools/test.py also accept the original file directly.
+Between the original and this package only the head is renamed (`keypoint_head.*` <->
+`head.*`). mmpose 1.x's own HRFormer (its model zoo) fuses `qkv` and names `proj` and `ffn`:
+such input is read as well, and `--mmpose` writes that layout. `mmpose.apis.init_model` and
+tools/test.py also accept all these files directly.
 """
 from __future__ import annotations
 
@@ -18,16 +21,24 @@ import hrformer_pose  # noqa: E402,F401  (safe loading of mmengine checkpoints)
 import torch  # noqa: E402
 from hrformer_pose.checkpoint import (convert_official_state_dict,  # noqa: E402
                                       to_official_state_dict)
+from hrformer_pose.mmpose_layout import from_mmpose_layout, to_mmpose_layout  # noqa: E402
 
 
-def convert(src: str, dst: str, reverse: bool = False) -> int:
-    """Write the converted checkpoint (state dict + meta only); returns the number of tensors."""
+def convert(src: str, dst: str, reverse: bool = False, mmpose: bool = False) -> int:
+    """Write the converted checkpoint (state dict + meta only); returns the number of tensors.
+
+    reverse: the original's layout; mmpose: mmpose 1.x HRFormer's layout."""
+    if reverse and mmpose:
+        raise ValueError("--reverse (the original's layout) and --mmpose exclude each other")
     checkpoint = torch.load(src, map_location="cpu", weights_only=True)
     if not isinstance(checkpoint, dict):
         raise ValueError(f"{src}: expected a dict checkpoint, got {type(checkpoint).__name__}")
     state = checkpoint.get("state_dict", checkpoint)
     state = {k.removeprefix("module."): v for k, v in state.items()}
+    state = from_mmpose_layout(state)
     state = to_official_state_dict(state) if reverse else convert_official_state_dict(state)
+    if mmpose:
+        state = to_mmpose_layout(state)
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save({"meta": checkpoint.get("meta", {}), "state_dict": state}, dst)
     return len(state)
@@ -39,8 +50,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("dst", help="output checkpoint")
     parser.add_argument("--reverse", action="store_true",
                         help="this package's layout -> the original's")
+    parser.add_argument("--mmpose", action="store_true",
+                        help="write mmpose 1.x HRFormer's layout (fused qkv, proj, ffn)")
     args = parser.parse_args(argv)
-    count = convert(args.src, args.dst, args.reverse)
+    count = convert(args.src, args.dst, args.reverse, args.mmpose)
     print(f"wrote {args.dst} ({count} tensors)")
 
 
