@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (safe loading of mmengine checkpoints)
 import torch  # noqa: E402
-from hrformer_pose.checkpoint import (convert_official_state_dict,  # noqa: E402
+from hrformer_pose.checkpoint import (OFFICIAL_HEAD, convert_official_state_dict,  # noqa: E402
                                       to_official_state_dict)
 from hrformer_pose.mmpose_layout import from_mmpose_layout, to_mmpose_layout  # noqa: E402
 
@@ -35,8 +35,11 @@ def convert(src: str, dst: str, reverse: bool = False, mmpose: bool = False) -> 
         raise ValueError(f"{src}: expected a dict checkpoint, got {type(checkpoint).__name__}")
     state = checkpoint.get("state_dict", checkpoint)
     state = {k.removeprefix("module."): v for k, v in state.items()}
-    state = from_mmpose_layout(state)
-    state = to_official_state_dict(state) if reverse else convert_official_state_dict(state)
+    state = from_mmpose_layout(state)  # mmpose 1.x HRFormer names -> the original's
+    if reverse:
+        state = to_official_state_dict(state)
+    elif any(k.startswith(OFFICIAL_HEAD) for k in state):
+        state = convert_official_state_dict(state)
     if mmpose:
         state = to_mmpose_layout(state)
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
