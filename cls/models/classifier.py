@@ -98,15 +98,12 @@ class HRFormerClassifier(HRFormer):
             if isinstance(block, TransformerBlock):
                 block.with_cp = enable
 
-    def forward_branches(self, x: Tensor) -> list[Tensor]:
-        """The backbone's stage-4 outputs, highest resolution first."""
-        return super().forward(x)
-
-    def fuse_branches(self, branches: Sequence[Tensor]) -> Tensor:
+    def fuse_branches(self, branches: list[Tensor]) -> Tensor:
         """The head's top-down fusion of the branches into one 2048-channel map."""
-        y = self.incre_modules[0](branches[0])
+        widened = [incre(branches[i]) for i, incre in enumerate(self.incre_modules)]
+        y = widened[0]
         for i, down in enumerate(self.downsamp_modules):
-            y = self.incre_modules[i + 1](branches[i + 1]) + down(y)
+            y = widened[i + 1] + down(y)
         return self.final_layer(y)
 
     def forward_features(self, x: Tensor) -> Tensor:

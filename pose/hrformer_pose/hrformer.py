@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 import torch.fx
@@ -130,7 +130,7 @@ class DropPath(nn.Module):
         if self.p == 0.0 or not self.training:
             return x
         keep = 1.0 - self.p
-        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        mask = x.new_empty([x.shape[0]] + [1] * (x.dim() - 1)).bernoulli_(keep)
         return x * mask.div_(keep)
 
     def extra_repr(self) -> str:
@@ -157,6 +157,10 @@ class ConvNormSequential(nn.Sequential):
     """A Sequential (same keys) that runs each conv + BatchNorm pair through `conv_norm`."""
 
     def forward(self, x: Tensor) -> Tensor:
+        if torch.jit.is_scripting():  # TorchScript cannot index a Sequential: no folding
+            for layer in self:
+                x = layer(x)
+            return x
         layers = list(self)
         i = 0
         while i < len(layers):
@@ -190,9 +194,14 @@ class Bottleneck(nn.Module):
         self.downsample = downsample
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.relu(conv_norm(x, self.conv1, self.bn1))
-        y = self.relu(conv_norm(y, self.conv2, self.bn2))
-        y = conv_norm(y, self.conv3, self.bn3)
+        if torch.jit.is_scripting():  # TorchScript cannot pass modules to `conv_norm`
+            y = self.relu(self.bn1(self.conv1(x)))
+            y = self.relu(self.bn2(self.conv2(y)))
+            y = self.bn3(self.conv3(y))
+        else:
+            y = self.relu(conv_norm(x, self.conv1, self.bn1))
+            y = self.relu(conv_norm(y, self.conv2, self.bn2))
+            y = conv_norm(y, self.conv3, self.bn3)
         shortcut = x if self.downsample is None else self.downsample(x)
         return self.relu(y + shortcut)
 
@@ -319,7 +328,7 @@ def window_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None,
             logits = logits + bias
         return logits.softmax(dim=-1) @ v
     # Fused CUDA kernels need a head dim divisible by 8 in half precision (T: 18, B: 39).
-    half_on_cuda = q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
+    half_on_cuda = q.is_cuda and (q.dtype == torch.float16 or q.dtype == torch.bfloat16)
     return padded_sdpa(q, k, v, bias, scale, multiple=8 if half_on_cuda else 1)
 
 
@@ -330,7 +339,7 @@ def padded_sdpa(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, scale: flo
     d = q.shape[-1]
     pad = -d % multiple
     if pad:
-        q, k, v = (F.pad(t, (0, pad)) for t in (q, k, v))
+        q, k, v = F.pad(q, (0, pad)), F.pad(k, (0, pad)), F.pad(v, (0, pad))
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
     return out[..., :d] if pad else out
 
@@ -351,6 +360,10 @@ class ConvFFN(nn.Module):
         self.act3 = nn.GELU()
 
     def forward(self, x: Tensor) -> Tensor:
+        if torch.jit.is_scripting():  # TorchScript cannot pass modules to `conv_norm`
+            x = self.act1(self.norm1(self.fc1(x)))
+            x = self.act2(self.norm2(self.dw3x3(x)))
+            return self.act3(self.norm3(self.fc2(x)))
         x = self._gelu(self.act1, conv_norm(x, self.fc1, self.norm1))
         x = self._gelu(self.act2, conv_norm(x, self.dw3x3, self.norm2))
         return self._gelu(self.act3, conv_norm(x, self.fc2, self.norm3))
@@ -391,6 +404,8 @@ class TransformerBlock(nn.Module):
         return t.permute(0, 3, 1, 2)
 
     def forward(self, x: Tensor) -> Tensor:
+        if torch.jit.is_scripting():  # no gradient checkpointing in TorchScript
+            return self._forward(x)
         if self.with_cp and self.training and x.requires_grad:
             return checkpoint(self._forward, x, use_reentrant=False)
         return self._forward(x)
@@ -429,10 +444,10 @@ class HRModule(nn.Module):
 
     @staticmethod
     def _fuse_path(j: int, i: int, channels: Sequence[int],
-                   options: HRFormerOptions) -> nn.Module | None:
+                   options: HRFormerOptions) -> nn.Module:
         norm = options.norm_layer
-        if j == i:
-            return None
+        if j == i:  # Identity, not None: TorchScript drops None entries of a ModuleList
+            return nn.Identity()
         if j > i:
             mode = options.fuse_upsample_mode
             up = nn.Upsample(scale_factor=2 ** (j - i), mode=mode,
@@ -448,21 +463,23 @@ class HRModule(nn.Module):
         return nn.Sequential(*steps)
 
     def forward(self, xs: list[Tensor]) -> list[Tensor]:
-        xs = [branch(x) for branch, x in zip(self.branches, xs)]
+        xs = [branch(xs[b]) for b, branch in enumerate(self.branches)]
         if self.fuse_layers is None:
             return xs
         out = []
         for i, paths in enumerate(self.fuse_layers):
-            y, owned = None, False  # owned: y is a temporary of this loop, free to overwrite
+            y: Optional[Tensor] = None
+            owned = False  # y is a temporary of this loop, free to overwrite
             for j, path in enumerate(paths):
-                z = xs[j] if path is None else path(xs[j])
+                z = xs[j] if j == i else path(xs[j])
                 if j > i:
                     z = resize_like(z, xs[i], self.align_corners)
                 if y is None:
-                    y, owned = z, path is not None
+                    y, owned = z, j != i
                 else:
                     y = add_into_fresh(y, z) if owned else y + z
                     owned = True
+            assert y is not None  # for TorchScript: every output has at least one input
             out.append(F.relu(y, inplace=owned and not torch.is_grad_enabled()))
         return out
 
@@ -481,11 +498,12 @@ for _leaf in ("pad_to_windows", "crop_windows", "add_padding_mask", "window_atte
 
 def _transition(pre: Sequence[int], cur: Sequence[int], norm: NormLayer) -> nn.ModuleList:
     """Keep existing branches (3x3 conv if the width changes); add new ones by stride 2."""
-    layers: list[nn.Module | None] = []
+    # Identity, not None, for a kept branch: TorchScript drops None entries of a ModuleList.
+    layers: list[nn.Module] = []
     for i, c in enumerate(cur):
         if i < len(pre):
             layers.append(ConvNormSequential(*_conv_bn(pre[i], c, norm, 3, relu=True))
-                          if pre[i] != c else None)
+                          if pre[i] != c else nn.Identity())
             continue
         steps = [ConvNormSequential(*_conv_bn(pre[-1], c if s == i - len(pre) else pre[-1], norm,
                                          3, 2, relu=True))
@@ -551,16 +569,30 @@ class HRFormer(nn.Module):
         return nn.Sequential(*modules)
 
     def forward(self, x: Tensor) -> list[Tensor]:
+        return self.forward_branches(x)
+
+    def forward_branches(self, x: Tensor) -> list[Tensor]:
+        """The stage-4 outputs, highest resolution first (subclasses reuse it: TorchScript
+        has no `super()`)."""
         if self.channels_last:  # convolutions keep the layout, so this holds throughout
             x = x.contiguous(memory_format=torch.channels_last)
-        x = self.relu(conv_norm(x, self.conv1, self.bn1))
-        x = self.relu(conv_norm(x, self.conv2, self.bn2))
+        if torch.jit.is_scripting():  # TorchScript cannot pass modules to `conv_norm`
+            x = self.relu(self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))))
+        else:
+            x = self.relu(conv_norm(x, self.conv1, self.bn1))
+            x = self.relu(conv_norm(x, self.conv2, self.bn2))
         xs = [self.layer1(x)]
-        for s in (2, 3, 4):
-            transition = getattr(self, f"transition{s - 1}")
-            xs = [xs[i] if layer is None else layer(xs[min(i, len(xs) - 1)])
-                  for i, layer in enumerate(transition)]
-            xs = getattr(self, f"stage{s}")(xs)
+        # Stage by stage, written out for TorchScript (no getattr by name, no Sequential
+        # taking a list). A transition keeps or adapts a branch, or adds one from the last.
+        xs = [t(xs[min(i, len(xs) - 1)]) for i, t in enumerate(self.transition1)]
+        for module in self.stage2:
+            xs = module(xs)
+        xs = [t(xs[min(i, len(xs) - 1)]) for i, t in enumerate(self.transition2)]
+        for module in self.stage3:
+            xs = module(xs)
+        xs = [t(xs[min(i, len(xs) - 1)]) for i, t in enumerate(self.transition3)]
+        for module in self.stage4:
+            xs = module(xs)
         return xs
 
 
