@@ -4,7 +4,6 @@ The classifier subclasses the core `HRFormer`, so backbone keys stay at the top 
 (`conv1.weight`, `stage4.*`) next to the head's `incre_modules`, `downsamp_modules`,
 `final_layer` and `classifier`, exactly as in the released checkpoints.
 """
-from __future__ import annotations
 
 from typing import Sequence
 

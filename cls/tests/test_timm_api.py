@@ -141,3 +141,17 @@ def test_fx_traced_model_trains():
     out.mean().backward()
     assert out.shape == (2, 42)
     assert [n for n, p in traced.named_parameters() if p.grad is None] == []
+
+
+def test_torchscript_matches_eager():
+    """torch.jit.script of the whole classifier, and of its FX graph (timm's two script tests),
+    on a size that needs window padding. Scripted code skips the inference-time BatchNorm
+    folding: equal up to rounding. (FX graphs traced under no_grad fold it: not scriptable.)"""
+    model = micro(masked_padding=True).eval()
+    x = torch.randn(1, 3, 60, 52)
+    scripted, scripted_graph = torch.jit.script(model), torch.jit.script(_fx(model))
+    with torch.no_grad():
+        eager = model(x)
+        torch.testing.assert_close(scripted(x), eager)
+        (out,) = scripted_graph(x).values()
+    torch.testing.assert_close(out, eager)
