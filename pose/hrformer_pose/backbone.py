@@ -1,7 +1,8 @@
 """The `HRT` backbone for mmpose 1.x: the HRFormer core configured like the original pose copy.
 
 Takes the original pose configs' arguments (`extra` with lower-case `stage1..stage4` dicts,
-`norm_cfg`, ...) and returns a tuple of feature maps, as mmpose heads expect.
+`norm_cfg`, ...) or those of mmpose 1.x's own `HRFormer`, and returns a tuple of feature maps,
+as mmpose heads expect.
 """
 from __future__ import annotations
 
@@ -92,10 +93,13 @@ class HRT(HRFormer, BaseModule):
     """HRFormer backbone as the original pose configs describe it (`type='HRT'`).
 
     Args:
-        extra: stage layout `stage1..stage4` (lower-case keys as in the original configs), plus
-            `drop_path_rate`, `with_rpe` (add the relative position bias; the original pose code
-            did not, and its checkpoints were trained that way) and `stage4.multiscale_output`
-            (return all four branches instead of branch 0 only).
+        extra: stage layout `stage1..stage4` (lower-case keys as in the original configs, or
+            mmpose 1.x HRFormer's: `block='HRFORMERBLOCK'`, `window_sizes`, `mlp_ratios`),
+            plus `drop_path_rate`, `with_rpe` (add the relative position bias; the original
+            pose code did not, and its checkpoints were trained that way), `upsample` (mmpose's
+            fusion upsampling, default bilinear without corner alignment) and
+            `stage4.multiscale_output` (return all four branches instead of branch 0 only).
+            Checkpoints in mmpose 1.x HRFormer's layout load too (`mmpose_layout`).
         in_channels: image channels.
         norm_cfg: the BatchNorm layers (stem, bottlenecks, transitions, fusion, FFN).
         norm_eval: keep BatchNorm layers in eval mode while training.
