@@ -86,8 +86,9 @@ class HRFormerClassifier(HRFormer):
         pooling."""
         self.num_classes = num_classes
         if global_pool is not None:
-            self.global_pool = SelectAdaptivePool2d(pool_type=global_pool,
-                                                    flatten=bool(global_pool))
+            # 'avg' as timm's mean over H, W ('fastavg'): the original head's exact op.
+            pool_type = "fastavg" if global_pool == "avg" else global_pool
+            self.global_pool = SelectAdaptivePool2d(pool_type=pool_type, flatten=bool(pool_type))
         self.classifier = nn.Linear(self.num_features * self.global_pool.feat_mult(),
                                     num_classes) if num_classes > 0 else nn.Identity()
 
