@@ -35,7 +35,9 @@ selected = $(if $(filter all,$(TASK)),$(1),$(TASK))
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt Makefile
+MMCV_OPS_PLACEHOLDER := pose/hrformer_pose/mmcv_ops_placeholder.py
+
+$(STAMP): requirements.txt Makefile $(MMCV_OPS_PLACEHOLDER)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 # torch first (the largest download), at the versions pinned in
 # requirements.txt, used here as a constraints file.
@@ -49,6 +51,13 @@ $(STAMP): requirements.txt Makefile
 # installed numpy (needs numpy and cython from requirements.txt, hence no
 # build isolation).
 	$(PIP) install --no-build-isolation --no-binary xtcocotools xtcocotools==1.14.3
+# Decision: mmcv-lite has no compiled ops, and mmpose imports `mmcv.ops` at module level. A
+# `.pth` line registers the placeholder for `mmcv.ops` at interpreter start, so
+# `from mmpose.apis import ...` works as the first import (see README, environment decisions).
+	site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && \
+	cp $(MMCV_OPS_PLACEHOLDER) $$site/hrformer_mmcv_ops_placeholder.py && \
+	echo 'import hrformer_mmcv_ops_placeholder; hrformer_mmcv_ops_placeholder.register()' \
+	  > $$site/hrformer_mmcv_ops_placeholder.pth
 	touch $@
 
 # ---------------------------------------------------------------------------

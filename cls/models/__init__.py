@@ -26,15 +26,17 @@ def _options(kwargs: Mapping[str, Any]) -> HRFormerOptions:
 
 
 def create_model(name: str, num_classes: int = 1000, drop_rate: float = 0.0,
-                 **kwargs: Any) -> HRFormerClassifier:
+                 global_pool: str = "avg", **kwargs: Any) -> HRFormerClassifier:
     """A released classifier by name (`hrt_tiny`, `hrt_small`, `hrt_base`).
 
-    drop_rate: dropout before the classifier. kwargs: drop_path_rate (default: the variant's),
+    num_classes=0: no classifier; drop_rate: dropout before the classifier; global_pool:
+    timm's pool types ('' keeps the map). kwargs: drop_path_rate (default: the variant's),
     attention ("sdpa" | "math"), with_cp, masked_padding, norm_layer, in_channels.
     """
     if name not in MODEL_NAMES:
         raise KeyError(f"unknown model {name!r}; expected one of {list(MODEL_NAMES)}")
-    return HRFormerClassifier(preset(name), num_classes, _options(kwargs), drop_rate)
+    return HRFormerClassifier(preset(name), num_classes, _options(kwargs), drop_rate=drop_rate,
+                              global_pool=global_pool)
 
 
 def _check_block_types(hrt: Mapping[str, Any]) -> None:

@@ -29,6 +29,8 @@ def _cfg() -> dict:
             "license": "mit"}
 
 
+# features_only=True: the four stage-4 branches (strides 4..32) via `forward_intermediates`.
+FEATURE_CFG = {"feature_cls": "getter", "out_indices": (0, 1, 2, 3)}
 default_cfgs = generate_default_cfgs({f"{name}.in1k": _cfg() for name in VARIANTS})
 
 
@@ -42,13 +44,14 @@ def _filter_checkpoint(state_dict: dict, model: nn.Module) -> dict:
 
 def _build(variant: str, pretrained: bool, **kwargs: Any) -> HRFormerClassifier:
     def construct(num_classes: int = 1000, in_chans: int = 3, drop_rate: float = 0.0,
-                  **options: Any) -> HRFormerClassifier:
-        return create_model(VARIANTS[variant], num_classes, drop_rate, in_channels=in_chans,
-                            **options)
+                  global_pool: str = "avg", **options: Any) -> HRFormerClassifier:
+        return create_model(VARIANTS[variant], num_classes, drop_rate, global_pool,
+                            in_channels=in_chans, **options)
 
     with torch.serialization.safe_globals([CFGNODE_AS_ORDERED_DICT]):
         return build_model_with_cfg(construct, variant, pretrained,
-                                    pretrained_filter_fn=_filter_checkpoint, **kwargs)
+                                    pretrained_filter_fn=_filter_checkpoint,
+                                    feature_cfg=dict(FEATURE_CFG), **kwargs)
 
 
 @register_model

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.hrformer import (HRFormer, HRFormerOptions, LocalWindowAttention, padded_sdpa,
-                             preset, validate_config)
+from models.hrformer import (HRFormer, HRFormerOptions, HRModule, LocalWindowAttention,
+                             padded_sdpa, preset, validate_config)
 from models.hrformer_checkpoint import resize_relative_position_tables
 
 
@@ -196,6 +196,22 @@ def test_invalid_configs_name_the_key(edit, message):
     edit(cfg)
     with pytest.raises(ValueError, match=message):
         validate_config(cfg)
+
+
+@pytest.mark.parametrize("key,value", [("NUM_BLOCKS", [2]), ("NUM_HEADS", [1, 2, 4]),
+                                       ("NUM_WINDOW_SIZES", [7]), ("NUM_MLP_RATIOS", [4, 4, 4])])
+def test_hr_module_rejects_per_branch_lists_of_another_length(key, value):
+    """Checked by the module itself too (mmpose builds modules directly in its tests)."""
+    stage = {**preset("hrt_tiny")["STAGE2"], key: value}
+    with pytest.raises(ValueError, match=f"HRModule: {key} has {len(value)} entries, expected "
+                                         "NUM_BRANCHES=2"):
+        HRModule(stage, [0.0, 0.0], 2, HRFormerOptions())
+
+
+def test_stage1_needs_no_attention_settings():
+    cfg = preset("hrt_tiny")
+    del cfg["STAGE1"]["NUM_HEADS"], cfg["STAGE1"]["NUM_MLP_RATIOS"]
+    assert HRFormer(cfg).state_dict().keys() == HRFormer(preset("hrt_tiny")).state_dict().keys()
 
 
 @pytest.mark.parametrize("d", [18, 39, 32])

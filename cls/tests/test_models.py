@@ -45,8 +45,8 @@ def test_micro_fixture(attention: str) -> None:
     for case in MICRO["cases"]:
         x = seeded_input(case["input_shape"])
         with torch.no_grad():
-            features = model.forward_features(x)
-            logits = model.forward_head(features)
+            features = model.forward_branches(x)
+            logits = model.forward_head(model.fuse_branches(features))
             assert_matches_reference(model(x), logits, "forward vs forward_head")
         shape = case["input_shape"]
         outputs = {"logits": logits, **{f"feat{i}": f for i, f in enumerate(features)}}

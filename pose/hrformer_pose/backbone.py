@@ -1,7 +1,8 @@
 """The `HRT` backbone for mmpose 1.x: the HRFormer core configured like the original pose copy.
 
 Takes the original pose configs' arguments (`extra` with lower-case `stage1..stage4` dicts,
-`norm_cfg`, ...) and returns a tuple of feature maps, as mmpose heads expect.
+`norm_cfg`, ...) or those of mmpose 1.x's own `HRFormer`, and returns a tuple of feature maps,
+as mmpose heads expect.
 """
 from __future__ import annotations
 
@@ -17,11 +18,15 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from .hrformer import Bottleneck, HRFormer, HRFormerOptions
 from .checkpoint_io import refuse_shape_mismatches
+from .mmpose_layout import load_mmpose_layout_hook
 from .pretrained import load_pretrained_backbone
 
-_EXTRA_KEYS = {"stage1", "stage2", "stage3", "stage4", "drop_path_rate", "with_rpe"}
+_EXTRA_KEYS = {"stage1", "stage2", "stage3", "stage4", "drop_path_rate", "with_rpe", "upsample"}
 _STAGE_BLOCKS = {"stage1": "BOTTLENECK", "stage2": "TRANSFORMER_BLOCK",
                  "stage3": "TRANSFORMER_BLOCK", "stage4": "TRANSFORMER_BLOCK"}
+# mmpose 1.x HRFormer's names for the original's block type and per-branch keys.
+_MMPOSE_BLOCKS = {"HRFORMERBLOCK": "TRANSFORMER_BLOCK"}
+_MMPOSE_STAGE_KEYS = {"WINDOW_SIZES": "NUM_WINDOW_SIZES", "MLP_RATIOS": "NUM_MLP_RATIOS"}
 # Default init of the original when no checkpoint is given: convs N(0, 0.001), norms weight 1.
 _DEFAULT_INIT = [dict(type="Normal", std=0.001, layer=["Conv2d"]),
                  dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"])]
@@ -46,14 +51,42 @@ def core_config(extra: dict) -> tuple[dict, bool]:
     for name, block in _STAGE_BLOCKS.items():
         if name not in extra:
             raise ValueError(f"HRT extra: missing {name!r} (expected stage1..stage4)")
-        stage = {str(k).upper(): v for k, v in extra[name].items()}
+        stage = _original_stage_keys(name, extra[name])
         if name == "stage4":
             multiscale_output = bool(stage.pop("MULTISCALE_OUTPUT", False))
-        if stage.get("BLOCK", block) != block:
-            raise ValueError(f"HRT extra: {name}.block={stage['BLOCK']!r}, expected {block!r}")
+        found = stage.get("BLOCK", block)
+        if _MMPOSE_BLOCKS.get(found, found) != block:
+            accepted = sorted({block} | {k for k, v in _MMPOSE_BLOCKS.items() if v == block})
+            raise ValueError(f"HRT extra: {name}.block={found!r}, expected one of {accepted}")
+        stage["BLOCK"] = block
         config[name.upper()] = {k: list(v) if isinstance(v, tuple) else v
                                 for k, v in stage.items()}
     return config, multiscale_output
+
+
+def _original_stage_keys(name: str, stage: dict) -> dict:
+    """Upper-case keys, mmpose 1.x's `window_sizes` / `mlp_ratios` under the original's names."""
+    out = {}
+    for key, value in stage.items():
+        key = str(key).upper()
+        key = _MMPOSE_STAGE_KEYS.get(key, key)
+        if key in out:
+            raise ValueError(f"HRT extra: {name} gives {key.lower()} twice (original and mmpose "
+                             "1.x names); keep one")
+        out[key] = value
+    return out
+
+
+def upsample_options(upsample: dict | None) -> dict:
+    """mmpose 1.x HRFormer's `extra.upsample` (fusion upsampling) -> core options; default
+    bilinear without corner alignment, as the original pose code."""
+    upsample = dict(upsample or {})
+    unknown = set(upsample) - {"mode", "align_corners"}
+    if unknown:
+        raise ValueError(f"HRT extra.upsample: unknown keys {sorted(unknown)}; expected "
+                         "'mode', 'align_corners'")
+    return {"fuse_upsample_mode": upsample.get("mode", "bilinear"),
+            "align_corners": bool(upsample.get("align_corners") or False)}
 
 
 @MODELS.register_module()
@@ -61,10 +94,13 @@ class HRT(HRFormer, BaseModule):
     """HRFormer backbone as the original pose configs describe it (`type='HRT'`).
 
     Args:
-        extra: stage layout `stage1..stage4` (lower-case keys as in the original configs), plus
-            `drop_path_rate`, `with_rpe` (add the relative position bias; the original pose code
-            did not, and its checkpoints were trained that way) and `stage4.multiscale_output`
-            (return all four branches instead of branch 0 only).
+        extra: stage layout `stage1..stage4` (lower-case keys as in the original configs, or
+            mmpose 1.x HRFormer's: `block='HRFORMERBLOCK'`, `window_sizes`, `mlp_ratios`),
+            plus `drop_path_rate`, `with_rpe` (add the relative position bias; the original
+            pose code did not, and its checkpoints were trained that way), `upsample` (mmpose's
+            fusion upsampling, default bilinear without corner alignment) and
+            `stage4.multiscale_output` (return all four branches instead of branch 0 only).
+            Checkpoints in mmpose 1.x HRFormer's layout load too (`mmpose_layout`).
         in_channels: image channels.
         norm_cfg: the BatchNorm layers (stem, bottlenecks, transitions, fusion, FFN).
         norm_eval: keep BatchNorm layers in eval mode while training.
@@ -83,8 +119,9 @@ class HRT(HRFormer, BaseModule):
         config, multiscale_output = core_config(extra)
         norm_cfg = local_norm_cfg(norm_cfg or dict(type="BN", requires_grad=True))
         options = HRFormerOptions(
-            rel_pos_bias=bool(extra.get("with_rpe", False)), fuse_upsample_mode="bilinear",
-            align_corners=False, multiscale_output=multiscale_output, with_cp=with_cp,
+            rel_pos_bias=bool(extra.get("with_rpe", False)),
+            **upsample_options(extra.get("upsample")), multiscale_output=multiscale_output,
+            with_cp=with_cp,
             in_channels=in_channels, norm_layer=partial(_norm_layer, norm_cfg))
         # Cooperative init: HRFormer's super().__init__() runs BaseModule's (init_cfg None).
         super().__init__(config, options)
@@ -92,6 +129,8 @@ class HRT(HRFormer, BaseModule):
             init_cfg = dict(type="Pretrained", checkpoint=pretrained)
         self.init_cfg = copy.deepcopy(init_cfg if init_cfg is not None else _DEFAULT_INIT)
         self.norm_eval = norm_eval
+        # mmpose 1.x HRFormer checkpoints (fused qkv, `ffn`) load through any loader.
+        self.register_load_state_dict_pre_hook(load_mmpose_layout_hook)
         self.zero_init_residual = zero_init_residual
         self.register_load_state_dict_pre_hook(refuse_shape_mismatches)
 

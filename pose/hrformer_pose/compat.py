@@ -2,23 +2,26 @@
 
 1. mmcv-lite ships without compiled ops (`mmcv._ext`), so `import mmcv.ops` fails, and with it
    `import mmpose.models`: a few heads that HRFormer never uses import `mmcv.ops` at module level.
-   When the compiled ops are missing, a placeholder `mmcv.ops` is installed whose attributes are
-   classes that raise a clear error when used.
+   When the compiled ops are missing, `import mmcv.ops` gives a placeholder whose attributes are
+   classes that raise a clear error when used (`mmcv_ops_placeholder`, also registered at
+   interpreter start by `make install`).
 2. torch >= 2.6 loads checkpoints with `weights_only=True`, and mmengine 0.10.7 calls
    `torch.load` without the argument, so checkpoints written by mmengine's own Runner are
    refused. Safety stays on: only the globals those checkpoints contain are allow-listed.
 """
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import pickle
 import sys
-import types
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+
+try:  # the copy `make install` puts in the venv (same file), so both use one finder class
+    import hrformer_mmcv_ops_placeholder as mmcv_ops_placeholder
+except ImportError:
+    from . import mmcv_ops_placeholder
 
 # HistoryBuffer pickles its statistics as `getattr(HistoryBuffer, name)` for these names.
 _HISTORY_BUFFER_STATISTICS = ("min", "max", "current", "mean")
@@ -29,41 +32,14 @@ _NUMPY_SCALAR_TYPES = (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8
 _applied = False
 
 
-class _MissingOpsModule(types.ModuleType):
-    """Stands in for `mmcv.ops`: every attribute is a class that refuses to be used."""
-
-    def __init__(self) -> None:
-        super().__init__("mmcv.ops", "Placeholder: mmcv-lite has no compiled ops.")
-        self.__spec__ = importlib.machinery.ModuleSpec("mmcv.ops", loader=None)
-
-    def __getattr__(self, name: str) -> type:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        placeholder = _missing_op(name)
-        setattr(self, name, placeholder)
-        return placeholder
-
-
-def _missing_op(name: str) -> type:
-    message = (f"mmcv.ops.{name} needs mmcv's compiled ops (mmcv._ext), which mmcv-lite does "
-               "not have; install full mmcv to use it")
-
-    def refuse(cls: type, *args: object, **kwargs: object) -> None:
-        raise RuntimeError(message)
-
-    # A class, so that module-level subclassing in mmpose still imports; using it raises.
-    return type(name, (), {"__new__": refuse, "__doc__": message, "__module__": "mmcv.ops"})
-
-
 def install_mmcv_ops_placeholder() -> bool:
-    """Install the `mmcv.ops` placeholder if mmcv's compiled ops are missing; True if installed."""
-    if "mmcv.ops" in sys.modules or importlib.util.find_spec("mmcv._ext") is not None:
+    """Make `import mmcv.ops` give the placeholder if mmcv's compiled ops are missing; True if
+    it does (the finder `make install` registers at interpreter start, or one added here)."""
+    if "mmcv.ops" in sys.modules:
+        return isinstance(sys.modules["mmcv.ops"], mmcv_ops_placeholder.MissingOpsModule)
+    if not mmcv_ops_placeholder.compiled_ops_missing():
         return False
-    import mmcv
-
-    placeholder = _MissingOpsModule()
-    sys.modules["mmcv.ops"] = placeholder
-    mmcv.ops = placeholder
+    mmcv_ops_placeholder.register()
     return True
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
+import torch.fx
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
@@ -66,7 +67,8 @@ def validate_config(config: dict) -> dict:
         if name not in cfg:
             raise ValueError(f"HRFormer config: missing {name} (expected STAGE1..STAGE4)")
         stage = {str(k).upper(): v for k, v in cfg[name].items()}
-        keys = _STAGE_KEYS + (("NUM_WINDOW_SIZES",) if s > 1 else ())
+        # The bottleneck stage has no attention: its heads and MLP ratios are optional.
+        keys = _STAGE_KEYS[:4] if s == 1 else _STAGE_KEYS + ("NUM_WINDOW_SIZES",)
         for key in keys:
             if key not in stage:
                 raise ValueError(f"HRFormer config: {name}.{key} is missing")
@@ -127,7 +129,7 @@ class DropPath(nn.Module):
         if self.p == 0.0 or not self.training:
             return x
         keep = 1.0 - self.p
-        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        mask = x.new_empty([x.shape[0]] + [1] * (x.dim() - 1)).bernoulli_(keep)
         return x * mask.div_(keep)
 
     def extra_repr(self) -> str:
@@ -154,6 +156,10 @@ class ConvNormSequential(nn.Sequential):
     """A Sequential (same keys) that runs each conv + BatchNorm pair through `conv_norm`."""
 
     def forward(self, x: Tensor) -> Tensor:
+        if torch.jit.is_scripting():  # TorchScript cannot index a Sequential: no folding
+            for layer in self:
+                x = layer(x)
+            return x
         layers = list(self)
         i = 0
         while i < len(layers):
@@ -187,9 +193,14 @@ class Bottleneck(nn.Module):
         self.downsample = downsample
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.relu(conv_norm(x, self.conv1, self.bn1))
-        y = self.relu(conv_norm(y, self.conv2, self.bn2))
-        y = conv_norm(y, self.conv3, self.bn3)
+        if torch.jit.is_scripting():  # TorchScript cannot pass modules to `conv_norm`
+            y = self.relu(self.bn1(self.conv1(x)))
+            y = self.relu(self.bn2(self.conv2(y)))
+            y = self.bn3(self.conv3(y))
+        else:
+            y = self.relu(conv_norm(x, self.conv1, self.bn1))
+            y = self.relu(conv_norm(y, self.conv2, self.bn2))
+            y = conv_norm(y, self.conv3, self.bn3)
         shortcut = x if self.downsample is None else self.downsample(x)
         return self.relu(y + shortcut)
 
@@ -247,56 +258,77 @@ class LocalWindowAttention(nn.Module):
         bias = torch.cat([p.q_proj.bias, p.k_proj.bias, p.v_proj.bias])
         return F.linear(x, weight, bias)
 
-    def _padding_mask(self, pads: tuple[int, int, int, int], hp: int, wp: int,
-                      x: Tensor) -> Tensor:
-        """Additive key mask (nW, 1, 1, N): -inf on padded tokens of each window."""
-        top, bottom, left, right = pads
-        valid = torch.zeros(hp, wp, dtype=torch.bool, device=x.device)
-        valid[top:hp - bottom, left:wp - right] = True
-        ws = self.window
-        valid = valid.view(hp // ws, ws, wp // ws, ws).permute(0, 2, 1, 3).reshape(-1, ws * ws)
-        mask = torch.zeros(valid.shape, dtype=x.dtype, device=x.device)
-        return mask.masked_fill_(~valid, float("-inf"))[:, None, None, :]
-
     def forward(self, x: Tensor) -> Tensor:
         b, h, w, c = x.shape
         ws, heads = self.window, self.heads
-        top, bottom = _window_padding(h, ws)
-        left, right = _window_padding(w, ws)
-        padded = top + bottom + left + right > 0
-        if padded:
-            x = F.pad(x, (0, 0, left, right, top, bottom))
-        hp, wp = h + top + bottom, w + left + right
+        x = pad_to_windows(x, ws)
+        hp, wp = x.shape[1], x.shape[2]
         nh, nw, d = hp // ws, wp // ws, c // heads
         # One projection for q, k, v, then split windows and heads with a single copy.
         qkv = self._qkv_projection(x).view(b, nh, ws, nw, ws, 3, heads, d)
         qkv = qkv.permute(5, 0, 1, 3, 6, 2, 4, 7).reshape(3, b * nh * nw, heads, ws * ws, d)
         q, k, v = qkv.unbind(0)
         bias = self.attn.position_bias().unsqueeze(0).to(q.dtype) if self.use_bias else None
-        if padded and self.masked_padding:
-            mask = self._padding_mask((top, bottom, left, right), hp, wp, q)
-            mask = mask.expand(b, -1, -1, -1, -1).reshape(b * nh * nw, 1, 1, ws * ws)
-            bias = mask if bias is None else bias + mask
-        out = self._attend(q, k, v, bias)
+        if self.masked_padding:
+            bias = add_padding_mask(bias, h, w, q, ws)
+        out = window_attention(q, k, v, bias, self.attention)
         out = out.view(b, nh, nw, heads, ws, ws, d).permute(0, 1, 4, 2, 5, 3, 6)
-        out = out.reshape(b, hp, wp, c)
-        if padded:
-            out = out[:, top:top + h, left:left + w]
+        out = crop_windows(out.reshape(b, hp, wp, c), h, w)
         return self.attn.out_proj(out)
 
-    def _attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None) -> Tensor:
-        scale = q.shape[-1] ** -0.5
-        # SDPA on CPU has no fused kernel for a mask that needs a gradient (the learnable bias
-        # in training) and falls back to a slower generic path; the explicit one is faster.
-        bias_grad = bias is not None and bias.requires_grad and not q.is_cuda
-        if self.attention == "math" or bias_grad:
-            logits = (q * scale) @ k.transpose(-2, -1)
-            if bias is not None:
-                logits = logits + bias
-            return logits.softmax(dim=-1) @ v
-        # Fused CUDA kernels need a head dim divisible by 8 in half precision (T: 18, B: 39).
-        half_on_cuda = q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
-        return padded_sdpa(q, k, v, bias, scale, multiple=8 if half_on_cuda else 1)
+
+# Functions with shape-dependent Python control flow are leaves for torch.fx tracing
+# (timm's and torchvision's feature extractors): the traced graph calls them as they are.
+def pad_to_windows(x: Tensor, window: int) -> Tensor:
+    """Centred zero padding of a (B, H, W, C) map up to multiples of the window."""
+    top, bottom = _window_padding(x.shape[1], window)
+    left, right = _window_padding(x.shape[2], window)
+    if top + bottom + left + right == 0:
+        return x
+    return F.pad(x, (0, 0, left, right, top, bottom))
+
+
+def crop_windows(x: Tensor, h: int, w: int) -> Tensor:
+    """Undo `pad_to_windows`: the centred (h, w) part of a (B, Hp, Wp, C) map."""
+    top, left = (x.shape[1] - h) // 2, (x.shape[2] - w) // 2
+    if x.shape[1] == h and x.shape[2] == w:
+        return x
+    return x[:, top:top + h, left:left + w]
+
+
+def add_padding_mask(bias: Tensor | None, h: int, w: int, q: Tensor, window: int) -> Tensor | None:
+    """`bias` plus an additive key mask (-inf on the padding tokens of each window), for the
+    (B * nW, heads, N, d) queries `q` of an (h, w) map padded by `pad_to_windows`."""
+    top, bottom = _window_padding(h, window)
+    left, right = _window_padding(w, window)
+    if top + bottom + left + right == 0:
+        return bias
+    hp, wp = h + top + bottom, w + left + right
+    valid = torch.zeros(hp, wp, dtype=torch.bool, device=q.device)
+    valid[top:hp - bottom, left:wp - right] = True
+    ws = window
+    valid = valid.view(hp // ws, ws, wp // ws, ws).permute(0, 2, 1, 3).reshape(-1, ws * ws)
+    mask = torch.zeros(valid.shape, dtype=q.dtype, device=q.device)
+    mask = mask.masked_fill_(~valid, float("-inf"))[:, None, :]
+    mask = mask.expand(q.shape[0] // valid.shape[0], -1, -1, -1).reshape(q.shape[0], 1, 1, ws * ws)
+    return mask if bias is None else bias + mask
+
+
+def window_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None,
+                     attention: str) -> Tensor:
+    """softmax(q k^T * scale + bias) v, by `attention` "sdpa" (fused kernels) or "math"."""
+    scale = q.shape[-1] ** -0.5
+    # SDPA on CPU has no fused kernel for a mask that needs a gradient (the learnable bias
+    # in training) and falls back to a slower generic path; the explicit one is faster.
+    bias_grad = bias is not None and bias.requires_grad and not q.is_cuda
+    if attention == "math" or bias_grad:
+        logits = (q * scale) @ k.transpose(-2, -1)
+        if bias is not None:
+            logits = logits + bias
+        return logits.softmax(dim=-1) @ v
+    # Fused CUDA kernels need a head dim divisible by 8 in half precision (T: 18, B: 39).
+    half_on_cuda = q.is_cuda and (q.dtype == torch.float16 or q.dtype == torch.bfloat16)
+    return padded_sdpa(q, k, v, bias, scale, multiple=8 if half_on_cuda else 1)
 
 
 def padded_sdpa(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, scale: float,
@@ -306,7 +338,7 @@ def padded_sdpa(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, scale: flo
     d = q.shape[-1]
     pad = -d % multiple
     if pad:
-        q, k, v = (F.pad(t, (0, pad)) for t in (q, k, v))
+        q, k, v = F.pad(q, (0, pad)), F.pad(k, (0, pad)), F.pad(v, (0, pad))
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=scale)
     return out[..., :d] if pad else out
 
@@ -327,6 +359,10 @@ class ConvFFN(nn.Module):
         self.act3 = nn.GELU()
 
     def forward(self, x: Tensor) -> Tensor:
+        if torch.jit.is_scripting():  # TorchScript cannot pass modules to `conv_norm`
+            x = self.act1(self.norm1(self.fc1(x)))
+            x = self.act2(self.norm2(self.dw3x3(x)))
+            return self.act3(self.norm3(self.fc2(x)))
         x = self._gelu(self.act1, conv_norm(x, self.fc1, self.norm1))
         x = self._gelu(self.act2, conv_norm(x, self.dw3x3, self.norm2))
         return self._gelu(self.act3, conv_norm(x, self.fc2, self.norm3))
@@ -367,6 +403,8 @@ class TransformerBlock(nn.Module):
         return t.permute(0, 3, 1, 2)
 
     def forward(self, x: Tensor) -> Tensor:
+        if torch.jit.is_scripting():  # no gradient checkpointing in TorchScript
+            return self._forward(x)
         if self.with_cp and self.training and x.requires_grad:
             return checkpoint(self._forward, x, use_reentrant=False)
         return self._forward(x)
@@ -386,6 +424,11 @@ class HRModule(nn.Module):
                  options: HRFormerOptions) -> None:
         super().__init__()
         channels = stage["NUM_CHANNELS"]
+        branches = stage.get("NUM_BRANCHES", len(channels))
+        for key in _PER_BRANCH_KEYS:
+            if key in stage and len(stage[key]) != branches:
+                raise ValueError(f"HRModule: {key} has {len(stage[key])} entries, expected "
+                                 f"NUM_BRANCHES={branches}")
         self.branches = nn.ModuleList(
             nn.Sequential(*(TransformerBlock(channels[b], stage["NUM_HEADS"][b],
                                              stage["NUM_WINDOW_SIZES"][b],
@@ -400,10 +443,10 @@ class HRModule(nn.Module):
 
     @staticmethod
     def _fuse_path(j: int, i: int, channels: Sequence[int],
-                   options: HRFormerOptions) -> nn.Module | None:
+                   options: HRFormerOptions) -> nn.Module:
         norm = options.norm_layer
-        if j == i:
-            return None
+        if j == i:  # Identity, not None: TorchScript drops None entries of a ModuleList
+            return nn.Identity()
         if j > i:
             mode = options.fuse_upsample_mode
             up = nn.Upsample(scale_factor=2 ** (j - i), mode=mode,
@@ -419,33 +462,47 @@ class HRModule(nn.Module):
         return nn.Sequential(*steps)
 
     def forward(self, xs: list[Tensor]) -> list[Tensor]:
-        xs = [branch(x) for branch, x in zip(self.branches, xs)]
+        xs = [branch(xs[b]) for b, branch in enumerate(self.branches)]
         if self.fuse_layers is None:
             return xs
         out = []
         for i, paths in enumerate(self.fuse_layers):
-            y, owned = None, False  # owned: y is a temporary of this loop, free to overwrite
+            y: Optional[Tensor] = None
+            owned = False  # y is a temporary of this loop, free to overwrite
             for j, path in enumerate(paths):
-                z = xs[j] if path is None else path(xs[j])
-                if j > i and z.shape[-2:] != xs[i].shape[-2:]:
-                    z = F.interpolate(z, size=xs[i].shape[-2:], mode="bilinear",
-                                      align_corners=self.align_corners)
+                z = xs[j] if j == i else path(xs[j])
+                if j > i:
+                    z = resize_like(z, xs[i], self.align_corners)
                 if y is None:
-                    y, owned = z, path is not None
+                    y, owned = z, j != i
                 else:
                     y = add_into_fresh(y, z) if owned else y + z
                     owned = True
+            assert y is not None  # for TorchScript: every output has at least one input
             out.append(F.relu(y, inplace=owned and not torch.is_grad_enabled()))
         return out
 
 
+def resize_like(x: Tensor, ref: Tensor, align_corners: bool) -> Tensor:
+    """Bilinear resize of `x` to the spatial size of `ref` where it differs (odd sizes)."""
+    if x.shape[-2:] == ref.shape[-2:]:
+        return x
+    return F.interpolate(x, size=ref.shape[-2:], mode="bilinear", align_corners=align_corners)
+
+
+for _leaf in ("pad_to_windows", "crop_windows", "add_padding_mask", "window_attention",
+              "add_into_fresh", "resize_like"):
+    torch.fx.wrap(_leaf)
+
+
 def _transition(pre: Sequence[int], cur: Sequence[int], norm: NormLayer) -> nn.ModuleList:
     """Keep existing branches (3x3 conv if the width changes); add new ones by stride 2."""
-    layers: list[nn.Module | None] = []
+    # Identity, not None, for a kept branch: TorchScript drops None entries of a ModuleList.
+    layers: list[nn.Module] = []
     for i, c in enumerate(cur):
         if i < len(pre):
             layers.append(ConvNormSequential(*_conv_bn(pre[i], c, norm, 3, relu=True))
-                          if pre[i] != c else None)
+                          if pre[i] != c else nn.Identity())
             continue
         steps = [ConvNormSequential(*_conv_bn(pre[-1], c if s == i - len(pre) else pre[-1], norm,
                                          3, 2, relu=True))
@@ -511,14 +568,28 @@ class HRFormer(nn.Module):
         return nn.Sequential(*modules)
 
     def forward(self, x: Tensor) -> list[Tensor]:
+        return self.forward_branches(x)
+
+    def forward_branches(self, x: Tensor) -> list[Tensor]:
+        """The stage-4 outputs, highest resolution first (subclasses reuse it: TorchScript
+        has no `super()`)."""
         if self.channels_last:  # convolutions keep the layout, so this holds throughout
             x = x.contiguous(memory_format=torch.channels_last)
-        x = self.relu(conv_norm(x, self.conv1, self.bn1))
-        x = self.relu(conv_norm(x, self.conv2, self.bn2))
+        if torch.jit.is_scripting():  # TorchScript cannot pass modules to `conv_norm`
+            x = self.relu(self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))))
+        else:
+            x = self.relu(conv_norm(x, self.conv1, self.bn1))
+            x = self.relu(conv_norm(x, self.conv2, self.bn2))
         xs = [self.layer1(x)]
-        for s in (2, 3, 4):
-            transition = getattr(self, f"transition{s - 1}")
-            xs = [xs[i] if layer is None else layer(xs[min(i, len(xs) - 1)])
-                  for i, layer in enumerate(transition)]
-            xs = getattr(self, f"stage{s}")(xs)
+        # Stage by stage, written out for TorchScript (no getattr by name, no Sequential
+        # taking a list). A transition keeps or adapts a branch, or adds one from the last.
+        xs = [t(xs[min(i, len(xs) - 1)]) for i, t in enumerate(self.transition1)]
+        for module in self.stage2:
+            xs = module(xs)
+        xs = [t(xs[min(i, len(xs) - 1)]) for i, t in enumerate(self.transition2)]
+        for module in self.stage3:
+            xs = module(xs)
+        xs = [t(xs[min(i, len(xs) - 1)]) for i, t in enumerate(self.transition3)]
+        for module in self.stage4:
+            xs = module(xs)
         return xs

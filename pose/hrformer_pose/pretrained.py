@@ -7,6 +7,7 @@ from mmengine.logging import print_log
 from torch import nn
 
 from .hrformer_checkpoint import LoadReport, backbone_state_dict, load_checkpoint, load_weights
+from .mmpose_layout import from_mmpose_layout
 
 # Modules of the ImageNet model that the pose backbone does not build: the classification
 # head, and the stage-4 fusion branches (the pose backbone outputs the 1/4 branch only).
@@ -28,7 +29,8 @@ def load_pretrained_backbone(model: nn.Module, path: str) -> LoadReport:
     backbone does not build are skipped; relative position tables are resized when the window
     sizes differ. A shape mismatch is an error naming the file and the keys.
     """
-    state = backbone_state_dict(load_checkpoint(path), path)
+    # mmpose 1.x HRFormer names are read too
+    state = from_mmpose_layout(backbone_state_dict(load_checkpoint(path), path))
     report = load_weights(model, state, path, strict=False, skip_prefixes=_UNUSED_PREFIXES)
     print_log(f"HRT: initialised from {path}: {len(report.loaded)} tensors loaded; "
               f"skipped {len(report.skipped)} (not in the pose backbone): "

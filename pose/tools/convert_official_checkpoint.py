@@ -2,9 +2,12 @@
 
     python tools/convert_official_checkpoint.py hrt_small_coco_256x192.pth converted.pth
     python tools/convert_official_checkpoint.py ours.pth official_layout.pth --reverse
+    python tools/convert_official_checkpoint.py ours.pth mmpose_layout.pth --mmpose
 
-Only the head is renamed (`keypoint_head.*` <-> `head.*`); backbone keys are identical.
-`mmpose.apis.init_model` and tools/test.py also accept the original file directly.
+Between the original and this package only the head is renamed (`keypoint_head.*` <->
+`head.*`). mmpose 1.x's own HRFormer (its model zoo) fuses `qkv` and names `proj` and `ffn`:
+such input is read as well, and `--mmpose` writes that layout. `mmpose.apis.init_model` and
+tools/test.py also accept all these files directly.
 """
 from __future__ import annotations
 
@@ -15,17 +18,27 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (safe loading of mmengine checkpoints)
-from hrformer_pose.checkpoint import (convert_official_state_dict,  # noqa: E402
+from hrformer_pose.checkpoint import (OFFICIAL_HEAD, convert_official_state_dict,  # noqa: E402
                                       to_official_state_dict)
 from hrformer_pose.hrformer_checkpoint import (load_checkpoint, save_atomic,  # noqa: E402
                                                state_dict_of)
+from hrformer_pose.mmpose_layout import from_mmpose_layout, to_mmpose_layout  # noqa: E402
 
 
-def convert(src: str, dst: str, reverse: bool = False) -> int:
-    """Write the converted checkpoint (state dict + meta only); returns the number of tensors."""
+def convert(src: str, dst: str, reverse: bool = False, mmpose: bool = False) -> int:
+    """Write the converted checkpoint (state dict + meta only); returns the number of tensors.
+
+    reverse: the original's layout; mmpose: mmpose 1.x HRFormer's layout."""
+    if reverse and mmpose:
+        raise ValueError("--reverse (the original's layout) and --mmpose exclude each other")
     checkpoint = load_checkpoint(src)
-    state = state_dict_of(checkpoint, src)
-    state = to_official_state_dict(state) if reverse else convert_official_state_dict(state)
+    state = from_mmpose_layout(state_dict_of(checkpoint, src))  # mmpose 1.x names too
+    if reverse:
+        state = to_official_state_dict(state)
+    elif any(k.startswith(OFFICIAL_HEAD) for k in state):
+        state = convert_official_state_dict(state)
+    if mmpose:
+        state = to_mmpose_layout(state)
     save_atomic({"meta": checkpoint.get("meta", {}), "state_dict": state}, dst)
     return len(state)
 
@@ -36,8 +49,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("dst", help="output checkpoint")
     parser.add_argument("--reverse", action="store_true",
                         help="this package's layout -> the original's")
+    parser.add_argument("--mmpose", action="store_true",
+                        help="write mmpose 1.x HRFormer's layout (fused qkv, proj, ffn)")
     args = parser.parse_args(argv)
-    count = convert(args.src, args.dst, args.reverse)
+    count = convert(args.src, args.dst, args.reverse, args.mmpose)
     print(f"wrote {args.dst} ({count} tensors)")
 
 
