@@ -29,12 +29,22 @@ def test_cases_skip_what_a_runtime_cannot_do():
                                  "eager", "onnxruntime", "--precisions", "fp32", "bf16",
                                  "--device", "cpu"])
     got = {(c.model, c.mode, c.backend, c.precision, c.height, c.width)
-           for c in benchmark.cases(args)}
+           for c in benchmark.cases(args, native_bf16=True)}
     assert ("pose:hrt_small", "forward", "onnxruntime", "fp32", 256, 192) in got
     assert ("hrnet_w32", "train", "eager", "bf16", 224, 224) in got
     assert not any(b == "onnxruntime" and (m == "train" or p == "bf16")
                    for _, m, b, p, _, _ in got)
     assert len(got) == 2 * (2 * 2 + 1)  # models x (modes x precisions on eager + ORT fp32)
+
+
+def test_torch_bf16_rows_are_skipped_and_said_without_native_bf16(capsys):
+    args = benchmark.parse_args(["--models", "cls:hrt_small", "--modes", "forward",
+                                 "--backends", "eager", "openvino", "--precisions", "fp32",
+                                 "bf16", "--device", "cpu"])
+    got = {(c.backend, c.precision) for c in benchmark.cases(args, native_bf16=False)}
+    assert got == {("eager", "fp32"), ("openvino", "fp32"), ("openvino", "bf16")}
+    assert "skipped cls:hrt_small forward eager bf16: this CPU has no native bf16" in \
+        capsys.readouterr().err
 
 
 @pytest.mark.parametrize("backend", ["eager", "onnxruntime"])

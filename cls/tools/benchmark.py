@@ -231,7 +231,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def cases(args: argparse.Namespace) -> list[Case]:
+def cpu_has_native_bf16() -> bool:
+    """Whether oneDNN has bf16 kernels for this CPU (AVX512-BF16 / AMX); elsewhere PyTorch
+    emulates bf16, 10-30x slower than fp32, and the rows would measure the emulation."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def cases(args: argparse.Namespace, native_bf16: bool | None = None) -> list[Case]:
+    if native_bf16 is None:
+        native_bf16 = args.device != "cpu" or cpu_has_native_bf16()
     out = []
     for model, mode, attention, backend, precision in itertools.product(
             args.models, args.modes, args.attention, args.backends, args.precisions):
@@ -243,6 +251,10 @@ def cases(args: argparse.Namespace) -> list[Case]:
             continue  # ONNX Runtime's CPU kernels are fp32
         if backend not in TORCH_BACKENDS and args.device != "cpu":
             continue  # the runtimes run on the CPU here
+        if backend in TORCH_BACKENDS and precision == "bf16" and not native_bf16:
+            print(f"skipped {model} {mode} {backend} bf16: this CPU has no native bf16 "
+                  "(PyTorch would emulate it)", file=sys.stderr)
+            continue
         size = args.input_size or default_size(model) or (224,)
         height, width = (list(size) * 2)[:2]
         out.append(Case(model, mode, attention, backend, precision, args.channels_last,
