@@ -14,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
+from helpers_scripts import script_flags
 from hrformer_testing import manifest, recipe_state_dict, release_table
 from lib.models import build_segmentor
 from lib.models.backbones.hrformer_checkpoint import load_weights
@@ -43,10 +44,13 @@ def test_rows_are_the_released_ones():
         assert row.paper == {"mIoU": float(rel["mIoU"]),
                              "mIoU (Multi-Scale)": float(rel["mIoU (Multi-Scale)"])}
         assert row.settings["script"] == rel["script"].removeprefix("./seg/")
-        script = (SEG / row.settings["script"]).read_text()
-        for key, variable in (("backbone", "BACKBONE"), ("model_name", "MODEL_NAME"),
-                              ("ms_config", "VAL_CONFIG"), ("subdir", "DATA_SUBDIR")):
-            assert f"\n{variable}={row.settings[key]}\n" in script, (row.name, key)
+        # the settings the row's run script resolves to (its multi-scale `val`)
+        val = script_flags(SEG / row.settings["script"], ["val"])
+        folder = row.settings["folder"]
+        assert (val["--backbone"], val["--model_name"], val["--configs"], val["--data_dir"]) == \
+            (row.settings["backbone"], row.settings["model_name"],
+             f"configs/{folder}/{row.settings['ms_config']}",
+             f"/data/{row.settings['subdir']}"), row.name
     assert len({row.file for row in tool.ROWS}) == 12
 
 
