@@ -227,11 +227,7 @@ def main(argv: list[str] | None = None) -> dict:
     info = init_distributed()
     config = build_config(parse_args(argv))
     try:
-        return run(config, info)
-    except RuntimeError as err:
-        if info.world_size > 1 and hrformer_dist.is_timeout(err):
-            raise hrformer_dist.stalled_rank_error(err) from err
-        raise
+        return hrformer_dist.run_reporting_stalls(lambda: run(config, info))
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

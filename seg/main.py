@@ -118,6 +118,14 @@ def relaunch_with_torchrun(args: argparse.Namespace, argv: list[str]) -> None:
     os.execv(sys.executable, cmd)
 
 
+def run_phase(configer: Configer, device: torch.device) -> dict | float | None:
+    if configer.get("phase") == "train":
+        from lib.segmentor.trainer import Trainer
+        return Trainer(configer, device).train()
+    from lib.segmentor.tester import run_test
+    return run_test(configer, device)
+
+
 def main(argv: list[str] | None = None) -> dict | float | None:
     argv = list(sys.argv[1:] if argv is None else argv)
     configer, args = load_config(argv)
@@ -143,15 +151,7 @@ def main(argv: list[str] | None = None) -> dict | float | None:
     for flag in given_no_op_flags(args):
         log.info("--%s is accepted for the original's scripts and changes nothing", flag)
     try:
-        if configer.get("phase") == "train":
-            from lib.segmentor.trainer import Trainer
-            return Trainer(configer, device).train()
-        from lib.segmentor.tester import run_test
-        return run_test(configer, device)
-    except RuntimeError as err:
-        if distributed.world_size() > 1 and hrformer_dist.is_timeout(err):
-            raise hrformer_dist.stalled_rank_error(err) from err
-        raise
+        return hrformer_dist.run_reporting_stalls(lambda: run_phase(configer, device))
     finally:
         distributed.cleanup()
 

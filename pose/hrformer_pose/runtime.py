@@ -58,16 +58,6 @@ def init_cpu_process_group(launcher: str) -> None:
     hrformer_dist.init_process_group("gloo")
 
 
-def run_reporting_stalls(step):
-    """`step()`; a collective's timeout becomes an error naming the stalled ranks."""
-    try:
-        return step()
-    except RuntimeError as err:
-        if dist.is_initialized() and dist.get_world_size() > 1 and hrformer_dist.is_timeout(err):
-            raise hrformer_dist.stalled_rank_error(err) from err
-        raise
-
-
 def parse_tool_args(parser: argparse.ArgumentParser, argv: list[str] | None,
                     cfg_options_help: str) -> argparse.Namespace:
     """tools/train.py and tools/test.py: add their shared last options, parse, set LOCAL_RANK."""
