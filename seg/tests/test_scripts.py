@@ -15,34 +15,28 @@ SCRIPTS = sorted(SEG.glob("scripts/*/hrt/run_*.sh"))
 MODES = [["train"], ["resume"], ["val"], ["val", "ss"], ["test", "ss"], ["test", "ms"]]
 # parameter counts with 19 classes are checked by test_manifests; here: classes per dataset
 NUM_CLASSES = {"cityscapes": 19, "pascal_context": 59, "coco_stuff": 171, "ade20k": 150}
-# The original's scripts, per experiment: backbone, model, drop path, loss, then per dataset
-# (unless noted): iterations, global batch (None: the JSON's), test interval, --nbb_mult,
-# multi-scale val config, checkpoint evaluated, test split.
-S2, B2, B3 = "hrt_small_ocr_v2", "hrt_base_ocr_v2", "hrt_base_ocr_v3"
-OHEM, CE, MS3X = "fs_auxohemce_loss", "fs_auxce_loss", "H_48_D_4_TEST_MS3x.json"
-ADE = ("150000", None, "10000", None, MS3X, "latest", "val")
-CITY = ("80000", "8", "1000", None, MS3X, "latest", "test")
-CITY_W15 = ("80000", "8", "1000", None, "H_48_D_4_TEST.json", "latest", "test")
-COCO = ("60000", "16", "10000", "10", MS3X, "latest", "val")
-ORIGINAL = {
-    "ade20k/run_hrt_base_ocr_v2_ohem": ("hrt_base", B2, "0.2", OHEM, *ADE),
-    "ade20k/run_hrt_base_ocr_v2_ohem_w13": ("hrt_base_win13", B2, "0.2", OHEM, *ADE),
-    "ade20k/run_hrt_base_ocr_v3_ohem_w13": ("hrt_base_win13", B3, "0.2", OHEM, *ADE),
-    "ade20k/run_hrt_small_ocr_v2_ohem": ("hrt_small", S2, "0.2", OHEM, *ADE),
-    "cityscapes/run_hrt_base_ocr_v2_ohem": ("hrt_base", B2, "0.4", OHEM, *CITY),
-    "cityscapes/run_hrt_base_ocr_v2_ohem_w15": ("hrt_base_win15", B2, "0.4", OHEM, *CITY_W15),
-    "cityscapes/run_hrt_base_ocr_v3_ohem_w15": ("hrt_base", B3, "0.4", OHEM, *CITY_W15),
-    "cityscapes/run_hrt_small_ocr_v2_ohem": ("hrt_small", S2, "0.2", OHEM, *CITY[:-2],
-                                              "max_performance", "test"),
-    "coco_stuff/run_hrt_base_ocr_v2_ohem": ("hrt_base", B2, "0.2", OHEM, *COCO),
-    "coco_stuff/run_hrt_base_ocr_v2_ohem_w15": ("hrt_base_win15", B2, "0.2", OHEM, *COCO),
-    "coco_stuff/run_hrt_base_ocr_v3_ohem_w15": ("hrt_base_win15", B3, "0.2", OHEM, *COCO),
-    "coco_stuff/run_hrt_small_ocr_v2_ohem": ("hrt_small", S2, "0.2", OHEM, *COCO),
-    "pascal_context/run_hrt_base_ocr_v2_ohem": ("hrt_base", B2, "0.2", CE, *COCO),
-    "pascal_context/run_hrt_base_ocr_v2_ohem_w15": ("hrt_base_win15", B2, "0.3", CE, *COCO),
-    "pascal_context/run_hrt_base_ocr_v3_ohem_w15": ("hrt_base_win15", B3, "0.3", CE, *COCO),
-    "pascal_context/run_hrt_small_ocr_v2_ohem": ("hrt_small", S2, "0.2", CE, *COCO),
-}
+# The original's scripts: what each one runs (- : not passed, the JSON's value is used).
+ORIGINAL_TABLE = """
+script                                       backbone       model            drop loss               iters  batch interval nbb ms_config                ckpt            split
+ade20k/run_hrt_base_ocr_v2_ohem              hrt_base       hrt_base_ocr_v2  0.2  fs_auxohemce_loss  150000 -     10000    -   H_48_D_4_TEST_MS3x.json  latest          val
+ade20k/run_hrt_base_ocr_v2_ohem_w13          hrt_base_win13 hrt_base_ocr_v2  0.2  fs_auxohemce_loss  150000 -     10000    -   H_48_D_4_TEST_MS3x.json  latest          val
+ade20k/run_hrt_base_ocr_v3_ohem_w13          hrt_base_win13 hrt_base_ocr_v3  0.2  fs_auxohemce_loss  150000 -     10000    -   H_48_D_4_TEST_MS3x.json  latest          val
+ade20k/run_hrt_small_ocr_v2_ohem             hrt_small      hrt_small_ocr_v2 0.2  fs_auxohemce_loss  150000 -     10000    -   H_48_D_4_TEST_MS3x.json  latest          val
+cityscapes/run_hrt_base_ocr_v2_ohem          hrt_base       hrt_base_ocr_v2  0.4  fs_auxohemce_loss  80000  8     1000     -   H_48_D_4_TEST_MS3x.json  latest          test
+cityscapes/run_hrt_base_ocr_v2_ohem_w15      hrt_base_win15 hrt_base_ocr_v2  0.4  fs_auxohemce_loss  80000  8     1000     -   H_48_D_4_TEST.json       latest          test
+cityscapes/run_hrt_base_ocr_v3_ohem_w15      hrt_base       hrt_base_ocr_v3  0.4  fs_auxohemce_loss  80000  8     1000     -   H_48_D_4_TEST.json       latest          test
+cityscapes/run_hrt_small_ocr_v2_ohem         hrt_small      hrt_small_ocr_v2 0.2  fs_auxohemce_loss  80000  8     1000     -   H_48_D_4_TEST_MS3x.json  max_performance test
+coco_stuff/run_hrt_base_ocr_v2_ohem          hrt_base       hrt_base_ocr_v2  0.2  fs_auxohemce_loss  60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+coco_stuff/run_hrt_base_ocr_v2_ohem_w15      hrt_base_win15 hrt_base_ocr_v2  0.2  fs_auxohemce_loss  60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+coco_stuff/run_hrt_base_ocr_v3_ohem_w15      hrt_base_win15 hrt_base_ocr_v3  0.2  fs_auxohemce_loss  60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+coco_stuff/run_hrt_small_ocr_v2_ohem         hrt_small      hrt_small_ocr_v2 0.2  fs_auxohemce_loss  60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+pascal_context/run_hrt_base_ocr_v2_ohem      hrt_base       hrt_base_ocr_v2  0.2  fs_auxce_loss      60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+pascal_context/run_hrt_base_ocr_v2_ohem_w15  hrt_base_win15 hrt_base_ocr_v2  0.3  fs_auxce_loss      60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+pascal_context/run_hrt_base_ocr_v3_ohem_w15  hrt_base_win15 hrt_base_ocr_v3  0.3  fs_auxce_loss      60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+pascal_context/run_hrt_small_ocr_v2_ohem     hrt_small      hrt_small_ocr_v2 0.2  fs_auxce_loss      60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+"""
+_HEADER, *_ROWS = (line.split() for line in ORIGINAL_TABLE.strip().splitlines())
+ORIGINAL = {row[0]: {k: None if v == "-" else v for k, v in zip(_HEADER, row)} for row in _ROWS}
 
 
 def script_id(script: Path) -> str:
@@ -82,22 +76,23 @@ def test_script_modes_parse_and_build(script):
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=script_id)
 def test_script_resolves_to_the_original_settings(script):
-    (backbone, model, drop_path, loss, iters, batch, interval, nbb_mult, ms_config, ckpt,
-     split) = ORIGINAL[script_id(script)]
+    want = ORIGINAL[script_id(script)]
+    backbone, model = want["backbone"], want["model"]
     # checkpoint name: model, backbone, then the script name's tag (ohem, ohem_w13, ohem_w15)
     name = f"{model}_{backbone}_{script.stem.removeprefix(f'run_{model}_')}"
     train = script_flags(script, ["train"])
-    assert (train["--backbone"], train["--model_name"], train["--drop_path_rate"],
-            train["--loss_type"], train["--max_iters"], train.get("--train_batch_size"),
-            train["--test_interval"], train.get("--nbb_mult")) == \
-        (backbone, model, drop_path, loss, iters, batch, interval, nbb_mult)
+    flags = ("--backbone", "--model_name", "--drop_path_rate", "--loss_type", "--max_iters",
+             "--train_batch_size", "--test_interval", "--nbb_mult")
+    columns = ("backbone", "model", "drop", "loss", "iters", "batch", "interval", "nbb")
+    assert [train.get(f) for f in flags] == [want[c] for c in columns]
     assert train["--checkpoints_name"] == name
     assert train["--pretrained"] == f"/pretrained/{backbone.split('_win')[0]}.pth"
     assert train["--configs"] == f"configs/{script.parts[-3]}/H_48_D_4.json"
     val, test = script_flags(script, ["val"]), script_flags(script, ["test", "ms"])
-    assert val["--configs"] == test["--configs"] == f"configs/{script.parts[-3]}/{ms_config}"
-    assert val["--resume"].endswith(f"/{name}_{ckpt}.pth") and val["--test_split"] == "val"
-    assert test["--test_split"] == split
+    assert val["--configs"] == test["--configs"] == \
+        f"configs/{script.parts[-3]}/{want['ms_config']}"
+    assert val["--resume"].endswith(f"/{name}_{want['ckpt']}.pth") and val["--test_split"] == "val"
+    assert test["--test_split"] == want["split"]
 
 
 def test_checkpoint_name_can_be_set_and_a_misnamed_script_is_refused(tmp_path):
