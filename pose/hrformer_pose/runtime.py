@@ -58,6 +58,14 @@ def init_cpu_process_group(launcher: str) -> None:
     hrformer_dist.init_process_group("gloo")
 
 
+def tool_parser(description: str) -> argparse.ArgumentParser:
+    """tools/train.py and tools/test.py: a parser with their shared first arguments."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("config", help="config file")
+    parser.add_argument("--work-dir", help="output folder (default: work_dirs/<config name>)")
+    return parser
+
+
 def parse_tool_args(parser: argparse.ArgumentParser, argv: list[str] | None,
                     cfg_options_help: str) -> argparse.Namespace:
     """tools/train.py and tools/test.py: add their shared last options, parse, set LOCAL_RANK."""
