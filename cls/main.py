@@ -72,6 +72,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+# flag -> the config key it sets when given (the store_true flags set True)
+FLAG_KEYS = {"batch_size": "DATA.BATCH_SIZE", "data_path": "DATA.DATA_PATH", "zip": "DATA.ZIP_MODE",
+             "resume": "MODEL.RESUME", "accumulation_steps": "TRAIN.ACCUMULATION_STEPS",
+             "use_checkpoint": "TRAIN.USE_CHECKPOINT", "amp_opt_level": "AMP_OPT_LEVEL",
+             "tag": "TAG"}
+
+
 def build_config(args: argparse.Namespace):
     """The yaml config with --opts, then the dedicated flags (which win, as in the original).
 
@@ -83,23 +90,14 @@ def build_config(args: argparse.Namespace):
         opts += ["DATA.DATASET", DATA_SETS[args.data_set]]
     config = load_config(args.cfg, opts)
     config.defrost()
-    if args.batch_size:
-        config.DATA.BATCH_SIZE = args.batch_size
-    if args.data_path:
-        config.DATA.DATA_PATH = args.data_path
-    if args.zip:
-        config.DATA.ZIP_MODE = True
+    for flag, key in FLAG_KEYS.items():
+        if getattr(args, flag):
+            *sections, name = key.split(".")
+            node = config
+            for section in sections:
+                node = node[section]
+            node[name] = getattr(args, flag)
     config.DATA.CACHE_MODE = args.cache_mode
-    if args.resume:
-        config.MODEL.RESUME = args.resume
-    if args.accumulation_steps:
-        config.TRAIN.ACCUMULATION_STEPS = args.accumulation_steps
-    if args.use_checkpoint:
-        config.TRAIN.USE_CHECKPOINT = True
-    if args.amp_opt_level:
-        config.AMP_OPT_LEVEL = args.amp_opt_level
-    if args.tag:
-        config.TAG = args.tag
     config.EVAL_MODE = args.eval
     config.THROUGHPUT_MODE = args.throughput
     config.OUTPUT = str(Path(args.output) / config.MODEL.NAME / config.TAG)
@@ -227,11 +225,7 @@ def main(argv: list[str] | None = None) -> dict:
     info = init_distributed()
     config = build_config(parse_args(argv))
     try:
-        return run(config, info)
-    except RuntimeError as err:
-        if info.world_size > 1 and hrformer_dist.is_timeout(err):
-            raise hrformer_dist.stalled_rank_error(err) from err
-        raise
+        return hrformer_dist.run_reporting_stalls(lambda: run(config, info))
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

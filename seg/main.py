@@ -21,26 +21,20 @@ from lib.utils.logger import setup_logging
 
 log = logging.getLogger("main")
 
-# flag -> dotted config key it overrides
-FLAG_KEYS = {
-    "phase": "phase", "gpu": "gpu", "data_dir": "data.data_dir", "drop_last": "data.drop_last",
-    "workers": "data.workers", "train_batch_size": "train.batch_size",
-    "val_batch_size": "val.batch_size", "checkpoints_root": "checkpoints.checkpoints_root",
-    "checkpoints_name": "checkpoints.checkpoints_name",
-    "model_name": "network.model_name", "backbone": "network.backbone",
-    "bn_type": "network.bn_type", "pretrained": "network.pretrained",
-    "resume": "network.resume", "resume_strict": "network.resume_strict",
-    "resume_continue": "network.resume_continue",
-    "resume_eval_val": "network.resume_eval_val", "with_cp": "network.with_cp",
-    "drop_path_rate": "network.drop_path_rate", "optim_method": "optim.optim_method",
-    "group_method": "optim.group_method", "base_lr": "lr.base_lr",
-    "lr_policy": "lr.lr_policy", "loss_type": "loss.loss_type",
-    "max_iters": "solver.max_iters",
-    "display_iter": "solver.display_iter", "test_interval": "solver.test_interval",
-    "log_to_file": "logging.log_to_file", "log_file": "logging.log_file",
-    "out_dir": "test.out_dir", "test_split": "test.split",
-    "save_prob": "test.save_prob", "amp": "train.amp", "seed": "seed",
+# flag -> dotted config key it overrides: most flags are named as their key in a section
+SECTION_FLAGS = {
+    "data": ("data_dir", "drop_last", "workers"),
+    "checkpoints": ("checkpoints_root", "checkpoints_name"),
+    "network": ("model_name", "backbone", "bn_type", "pretrained", "resume", "resume_strict",
+                "resume_continue", "resume_eval_val", "with_cp", "drop_path_rate"),
+    "optim": ("optim_method", "group_method"), "lr": ("base_lr", "lr_policy"),
+    "loss": ("loss_type",), "solver": ("max_iters", "display_iter", "test_interval"),
+    "logging": ("log_to_file", "log_file"), "test": ("out_dir", "save_prob"), "train": ("amp",),
 }
+FLAG_KEYS = {flag: f"{section}.{flag}" for section, flags in SECTION_FLAGS.items()
+             for flag in flags} | {
+    "phase": "phase", "gpu": "gpu", "seed": "seed", "train_batch_size": "train.batch_size",
+    "val_batch_size": "val.batch_size", "test_split": "test.split"}
 # The original's flags that change nothing in its HRFormer runs, nor here: accepted so its
 # scripts run unchanged, noted in the log, written to no config key (README: "Flags").
 NO_OP_FLAGS = ("gathered", "loss_balance", "nbb_mult", "save_iters", "max_epoch", "test_dir",
@@ -118,6 +112,14 @@ def relaunch_with_torchrun(args: argparse.Namespace, argv: list[str]) -> None:
     os.execv(sys.executable, cmd)
 
 
+def run_phase(configer: Configer, device: torch.device) -> dict | float | None:
+    if configer.get("phase") == "train":
+        from lib.segmentor.trainer import Trainer
+        return Trainer(configer, device).train()
+    from lib.segmentor.tester import run_test
+    return run_test(configer, device)
+
+
 def main(argv: list[str] | None = None) -> dict | float | None:
     argv = list(sys.argv[1:] if argv is None else argv)
     configer, args = load_config(argv)
@@ -143,15 +145,7 @@ def main(argv: list[str] | None = None) -> dict | float | None:
     for flag in given_no_op_flags(args):
         log.info("--%s is accepted for the original's scripts and changes nothing", flag)
     try:
-        if configer.get("phase") == "train":
-            from lib.segmentor.trainer import Trainer
-            return Trainer(configer, device).train()
-        from lib.segmentor.tester import run_test
-        return run_test(configer, device)
-    except RuntimeError as err:
-        if distributed.world_size() > 1 and hrformer_dist.is_timeout(err):
-            raise hrformer_dist.stalled_rank_error(err) from err
-        raise
+        return hrformer_dist.run_reporting_stalls(lambda: run_phase(configer, device))
     finally:
         distributed.cleanup()
 

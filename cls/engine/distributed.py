@@ -1,4 +1,5 @@
-"""Process-group setup from torchrun's environment (single process without it)."""
+"""Process-group setup from torchrun's environment (single process without it); the
+collectives and the stall report are the vendored models/hrformer_dist.py's."""
 from __future__ import annotations
 
 import os
@@ -8,6 +9,7 @@ import torch
 import torch.distributed as dist
 
 from models import hrformer_dist
+from models.hrformer_dist import all_reduce_sum, barrier  # noqa: F401  (the loops' imports)
 
 
 @dataclass(frozen=True)
@@ -27,29 +29,13 @@ def init_distributed() -> DistInfo:
     Collectives time out after HRFORMER_DIST_TIMEOUT seconds (models/hrformer_dist.py)."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    local_rank = hrformer_dist.local_rank()
     if torch.cuda.is_available():
         torch.cuda.set_device(local_rank)
         device = torch.device("cuda", local_rank)
     else:
         device = torch.device("cpu")
     if world_size > 1 and not dist.is_initialized():
-        hrformer_dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+        hrformer_dist.init_process_group(hrformer_dist.backend_for(device.type),
                                          rank=rank, world_size=world_size)
     return DistInfo(rank, world_size, local_rank, device)
-
-
-def is_distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-
-
-def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
-    """Sum over processes (in place; a no-op in a single process)."""
-    if is_distributed():
-        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-    return tensor
-
-
-def barrier() -> None:
-    if is_distributed():
-        dist.barrier()

@@ -6,19 +6,23 @@ Without a timeout that fires, a stopped or stuck process freezes every other one
 message. Here each collective gives up after `HRFORMER_DIST_TIMEOUT` seconds (default 1800,
 torch's own default for gloo); the run then fails naming the ranks that did not respond,
 which a second small gloo group (`_probe`) finds out with a monitored barrier, since the
-timed-out group's connections are closed by then.
+timed-out group's connections are closed by then. Also the process-group queries and the two
+collectives the training loops share; each one is a no-op outside a process group.
 """
 from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Callable, TypeVar
 
+import torch
 import torch.distributed as dist
 
 TIMEOUT_ENV = "HRFORMER_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 1800.0
 _PROBE_TIMEOUT_S = 10.0
 _probe: dist.ProcessGroup | None = None
+T = TypeVar("T")
 
 
 class StalledRankError(RuntimeError):
@@ -73,3 +77,46 @@ def stalled_rank_error(err: BaseException) -> StalledRankError:
         f"unresponsive ranks: {stalled}. A process was stopped, crashed or is stuck; raise "
         f"{TIMEOUT_ENV} if steps are legitimately slower. First error: "
         f"{str(err).strip().splitlines()[0] if str(err).strip() else repr(err)}")
+
+
+def run_reporting_stalls(step: Callable[[], T]) -> T:
+    """`step()`; a collective's timeout becomes a StalledRankError naming the stalled ranks."""
+    try:
+        return step()
+    except RuntimeError as err:
+        if world_size() > 1 and is_timeout(err):
+            raise stalled_rank_error(err) from err
+        raise
+
+
+def backend_for(device_type: str) -> str:
+    return "nccl" if device_type == "cuda" else "gloo"
+
+
+def in_process_group() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def rank() -> int:
+    return dist.get_rank() if in_process_group() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if in_process_group() else 1
+
+
+def local_rank() -> int:
+    """This process's GPU index on its machine, as torchrun sets it (0 without torchrun)."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum a tensor over the processes, in place."""
+    if in_process_group():
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor
+
+
+def barrier() -> None:
+    if in_process_group():
+        dist.barrier()

@@ -1,5 +1,5 @@
 """Reference-data helpers for the tests: key manifests, fixtures, the RECIPE.md weights, the
-seeded input and the shared tolerance.
+seeded input, the shared tolerance, the RELEASES.md tables and the README checks against them.
 
 Vendored byte-identical into cls/tests/, pose/tests/ and seg/tests/ (cls/tests/test_vendored.py
 checks this); torch and the standard library only. The data lives next to the repository, in
@@ -8,10 +8,12 @@ checks this); torch and the standard library only. The data lives next to the re
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import math
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from types import ModuleType
+from typing import Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -104,3 +106,21 @@ def release_table(title: str) -> list[dict[str, str]]:
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     return [dict(zip(header, (c.strip() for c in line.strip("|").split("|"))))
             for line in lines[2:]]
+
+
+def load_tool(path: Path) -> ModuleType:
+    """Import a script of a tools/ folder (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_readme_lists_rows(readme: str, rows: Iterable) -> None:
+    """Each released row (`hrformer_reproduce.Row`) stands in exactly one table line of the
+    README (path relative to the repository root), with its log link and checkpoint file name."""
+    lines = (REPO_ROOT / readme).read_text().splitlines()
+    for row in rows:
+        found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
+        assert len(found) == 1, (readme, row.name)
+        assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)

@@ -84,3 +84,25 @@ def test_a_stopped_rank_fails_the_run_within_the_timeout(folder_data: Path,
     assert code == 1, output[-3000:]
     assert elapsed < 10 * TIMEOUT_S, elapsed  # the timeout, the probe, the exit
     assert EXPECTED in output, output[-3000:]
+
+
+def test_shared_collectives_are_no_ops_in_one_process(monkeypatch):
+    from models import hrformer_dist
+    assert not hrformer_dist.in_process_group()
+    assert (hrformer_dist.rank(), hrformer_dist.world_size()) == (0, 1)
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert hrformer_dist.local_rank() == 3
+    assert (hrformer_dist.backend_for("cuda"), hrformer_dist.backend_for("cpu")) == \
+        ("nccl", "gloo")
+    values = torch.tensor([1.0, 2.0])
+    assert hrformer_dist.all_reduce_sum(values) is values and values.tolist() == [1.0, 2.0]
+    hrformer_dist.barrier()
+    assert hrformer_dist.run_reporting_stalls(lambda: 7) == 7
+
+    def times_out():
+        raise RuntimeError("gloo: timed out")
+
+    # one process: a timeout stays the original error (no other rank to blame)
+    with pytest.raises(RuntimeError, match="timed out") as caught:
+        hrformer_dist.run_reporting_stalls(times_out)
+    assert not isinstance(caught.value, hrformer_dist.StalledRankError)

@@ -2,7 +2,6 @@
 the run_eval.sh path on a tiny zip-layout ImageNet whose labels the recipe model predicts."""
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import zipfile
@@ -17,24 +16,14 @@ import main as cls_main
 from data import build_loaders
 from engine.loop import Amp
 from models import build_model
-from hrformer_testing import load_recipe_weights, release_table
+from hrformer_testing import (assert_readme_lists_rows, load_recipe_weights, load_tool,
+                              release_table)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CLS = Path(__file__).resolve().parents[1]
-REPO = CLS.parent
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location("reproduce_table",
-                                                  CLS / "tools" / "reproduce_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = load_tool()
-
-
+tool = load_tool(CLS / "tools" / "reproduce_table.py")
 
 
 def test_rows_are_the_released_ones():
@@ -46,8 +35,6 @@ def test_rows_are_the_released_ones():
                              "acc@5": float(rel["acc@5"].rstrip("%"))}
         assert row.settings["config"] == rel["script"].removeprefix("./cls/")
         assert (CLS / row.settings["config"]).is_file()
-
-
 
 
 def test_empty_folder_lists_every_row_missing(tmp_path, capsys):
@@ -133,8 +120,4 @@ def test_one_checkpoint_is_measured(tmp_path):
 
 @pytest.mark.parametrize("readme", ["README.md", "cls/README.md"])
 def test_readme_tables_carry_links_and_file_names(readme):
-    lines = (REPO / readme).read_text().splitlines()
-    for row in tool.ROWS:
-        found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
-        assert len(found) == 1, (readme, row.name)
-        assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)
+    assert_readme_lists_rows(readme, tool.ROWS)

@@ -58,14 +58,12 @@ def init_cpu_process_group(launcher: str) -> None:
     hrformer_dist.init_process_group("gloo")
 
 
-def run_reporting_stalls(step):
-    """`step()`; a collective's timeout becomes an error naming the stalled ranks."""
-    try:
-        return step()
-    except RuntimeError as err:
-        if dist.is_initialized() and dist.get_world_size() > 1 and hrformer_dist.is_timeout(err):
-            raise hrformer_dist.stalled_rank_error(err) from err
-        raise
+def tool_parser(description: str) -> argparse.ArgumentParser:
+    """tools/train.py and tools/test.py: a parser with their shared first arguments."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("config", help="config file")
+    parser.add_argument("--work-dir", help="output folder (default: work_dirs/<config name>)")
+    return parser
 
 
 def parse_tool_args(parser: argparse.ArgumentParser, argv: list[str] | None,

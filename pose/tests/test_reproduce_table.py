@@ -3,30 +3,21 @@ measured through tools/test.py (detector boxes file, flip test, CocoMetric) on a
 layout whose keypoints are what the released-layout recipe model predicts."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from hrformer_testing import manifest, recipe_state_dict, release_table
+from hrformer_testing import (assert_readme_lists_rows, load_tool, manifest,
+                              recipe_state_dict, release_table)
 from demo.stick_figures import make_split
 from mmpose.apis import inference_topdown, init_model
 
 POSE = Path(__file__).resolve().parents[1]
-REPO = POSE.parent
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location("reproduce_table",
-                                                  POSE / "tools" / "reproduce_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = load_tool()
+tool = load_tool(POSE / "tools" / "reproduce_table.py")
 
 
 def test_rows_are_the_released_ones():
@@ -108,8 +99,4 @@ def test_missing_detections_file_is_named(tmp_path):
 
 @pytest.mark.parametrize("readme", ["README.md", "pose/README.md"])
 def test_readme_tables_carry_links_and_file_names(readme):
-    lines = (REPO / readme).read_text().splitlines()
-    for row in tool.ROWS:
-        found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
-        assert len(found) == 1, (readme, row.name)
-        assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)
+    assert_readme_lists_rows(readme, tool.ROWS)

@@ -29,27 +29,23 @@ METRICS = {"AP": "coco/AP", "AP50": "coco/AP .5", "AP75": "coco/AP .75", "APM": 
            "APL": "coco/AP (L)", "AR": "coco/AR"}
 
 
-def _row(name: str, config: str, paper: tuple[float, ...], ckpt: str, log: str) -> Row:
-    return Row(name, f"{config}.pth", ckpt, log, dict(zip(METRICS, paper)),
+def _row(backbone: str, size: str, *columns: str) -> Row:
+    *paper, config, ckpt, log = columns
+    return Row(f"{backbone} {size}", f"{config}.pth", ckpt, log,
+               dict(zip(METRICS, map(float, paper), strict=True)),
                {"config": f"configs/hrformer/coco/{config}.py"})
 
 
 # The released rows (the original README's COCO val2017 table; its ARM / ARL columns are
-# the medium / large AP).
-ROWS = (
-    _row("HRFormer-S 256x192", "hrt_small_coco_256x192", (74.0, 90.2, 81.2, 70.4, 80.7, 79.4),
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj2PC53KZd-7v3X0H?e=hUZ0fE",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj2Bytw64p9XJuYMt?e=Fj8brM"),
-    _row("HRFormer-S 384x288", "hrt_small_coco_384x288", (75.6, 90.3, 82.2, 71.6, 82.5, 80.7),
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj2TxlkzWYuh9CkvU?e=H50XSl",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj2FjbD4E7EQi-2n5?e=8xJqCD"),
-    _row("HRFormer-B 256x192", "hrt_base_coco_256x192", (75.6, 90.8, 82.8, 71.7, 82.6, 80.8),
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj2V-4bLd_7RkjTFW?e=L20Wit",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj2KhySyLQ-QHUQ4l?e=FEKmfr"),
-    _row("HRFormer-B 384x288", "hrt_base_coco_384x288", (77.2, 91.0, 83.6, 73.2, 84.2, 82.0),
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj2ZKrF6rWWzoRJUM?e=RCRb0p",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj100SWSwSYeZvXvL?e=Tu6Gtm"),
-)
+# the medium / large AP), with their config, checkpoint and log links.
+RELEASED = """
+backbone   input   AP   AP50 AP75 APM  APL  AR   config                 ckpt                                                      log
+HRFormer-S 256x192 74.0 90.2 81.2 70.4 80.7 79.4 hrt_small_coco_256x192 https://1drv.ms/u/s!Ai-PFrdirDvwj2PC53KZd-7v3X0H?e=hUZ0fE https://1drv.ms/u/s!Ai-PFrdirDvwj2Bytw64p9XJuYMt?e=Fj8brM
+HRFormer-S 384x288 75.6 90.3 82.2 71.6 82.5 80.7 hrt_small_coco_384x288 https://1drv.ms/u/s!Ai-PFrdirDvwj2TxlkzWYuh9CkvU?e=H50XSl https://1drv.ms/u/s!Ai-PFrdirDvwj2FjbD4E7EQi-2n5?e=8xJqCD
+HRFormer-B 256x192 75.6 90.8 82.8 71.7 82.6 80.8 hrt_base_coco_256x192  https://1drv.ms/u/s!Ai-PFrdirDvwj2V-4bLd_7RkjTFW?e=L20Wit https://1drv.ms/u/s!Ai-PFrdirDvwj2KhySyLQ-QHUQ4l?e=FEKmfr
+HRFormer-B 384x288 77.2 91.0 83.6 73.2 84.2 82.0 hrt_base_coco_384x288  https://1drv.ms/u/s!Ai-PFrdirDvwj2ZKrF6rWWzoRJUM?e=RCRb0p https://1drv.ms/u/s!Ai-PFrdirDvwj100SWSwSYeZvXvL?e=Tu6Gtm
+"""
+ROWS = tuple(_row(*line.split()) for line in RELEASED.strip().splitlines()[1:])
 
 
 def _load_test_tool():

@@ -17,17 +17,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
 from hrformer_pose.checkpoint import HEAD, OFFICIAL_HEAD  # noqa: E402
+from hrformer_pose.hrformer_dist import run_reporting_stalls  # noqa: E402
 from hrformer_pose.runtime import (adapt_to_device, init_cpu_process_group,  # noqa: E402
-                                   load_tool_config, parse_tool_args, run_reporting_stalls)
+                                   load_tool_config, parse_tool_args, tool_parser)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Evaluate a pose model")
-    parser.add_argument("config", help="config file")
+    parser = tool_parser("Evaluate a pose model")
     parser.add_argument("checkpoint", help="checkpoint (mmpose 1.x or the original's layout)")
-    parser.add_argument("--work-dir", help="output folder (default: work_dirs/<config name>)")
     parser.add_argument("--out", help="also dump the raw predictions to this .pkl file")
     return parse_tool_args(parser, argv, cfg_options_help="override config entries")
 

@@ -1,7 +1,9 @@
-# Shared body of the per-experiment scripts (sourced, not run). The caller sets DATASET,
-# BACKBONE, MODEL_NAME, LOSS_TYPE, DROP_PATH, MAX_ITERS, BATCH (global; empty = JSON value),
-# TEST_INTERVAL, PRETRAINED (file name), VAL_CONFIG, VAL_CKPT (latest|max_performance),
-# TEST_SPLIT, CHECKPOINTS_NAME and EXTRA_TRAIN_ARGS, then calls `run_experiment "$@"`.
+# Shared body of the per-experiment scripts (sourced, not run). The caller runs
+# `use_dataset NAME` (the settings its dataset's scripts share, table below), sets BACKBONE,
+# MODEL_NAME and whatever differs from the table (DROP_PATH, VAL_CONFIG, VAL_CKPT), then calls
+# `run_experiment "$@"`. Derived as in the original: the ImageNet weights are the backbone's
+# (hrt_base_win13/15 start from hrt_base.pth); the checkpoint name (CHECKPOINTS_NAME, when not
+# set) is MODEL_NAME_BACKBONE_TAG, TAG being the script name after run_MODEL_NAME_.
 #
 # Usage: run_*.sh train | resume | val [ss|ms] | val3x | val6x | test [ss|ms]
 # Settings come from the environment, else from seg/config.profile, else the defaults below:
@@ -36,8 +38,26 @@ launch() {  # one process per GPU
   run "$PYTHON" -m torch.distributed.run --standalone --nproc_per_node="$NGPUS" main.py "$@"
 }
 
+# The original's per-dataset settings. BATCH is the global batch (empty: the JSON's value).
+use_dataset() {
+  DATASET="$1" DROP_PATH=0.2 VAL_CONFIG=H_48_D_4_TEST_MS3x.json VAL_CKPT=latest
+  LOSS_TYPE=fs_auxohemce_loss TEST_SPLIT=val EXTRA_TRAIN_ARGS=(--nbb_mult 10)
+  case "$1" in
+    cityscapes) DATA_SUBDIR=cityscapes MAX_ITERS=80000 BATCH=8 TEST_INTERVAL=1000
+      TEST_SPLIT=test DROP_PATH=0.4 EXTRA_TRAIN_ARGS=() ;;
+    ade20k) DATA_SUBDIR=ade20k MAX_ITERS=150000 BATCH= TEST_INTERVAL=10000 EXTRA_TRAIN_ARGS=() ;;
+    coco_stuff) DATA_SUBDIR=coco_stuff_10k MAX_ITERS=60000 BATCH=16 TEST_INTERVAL=10000 ;;
+    pascal_context) DATA_SUBDIR=pascal_context MAX_ITERS=60000 BATCH=16 TEST_INTERVAL=10000
+      LOSS_TYPE=fs_auxce_loss ;;
+    *) echo "use_dataset: unknown dataset '$1'" >&2; exit 2 ;;
+  esac
+}
+
 run_experiment() {
-  local mode="${1:-}" sub="${2:-ms}"
+  local mode="${1:-}" sub="${2:-ms}" script
+  script="$(basename "$0" .sh)"
+  [[ "$script" == "run_${MODEL_NAME}_"* ]] || { echo "$0: name must start with run_${MODEL_NAME}_" >&2; exit 2; }
+  CHECKPOINTS_NAME="${CHECKPOINTS_NAME:-${MODEL_NAME}_${BACKBONE}_${script#"run_${MODEL_NAME}_"}}"
   local data_dir="$DATA_ROOT/$DATA_SUBDIR"
   local ckpt_dir="$CHECKPOINTS_ROOT/checkpoints/$DATASET"
   local common=(--model_name "$MODEL_NAME" --backbone "$BACKBONE" --data_dir "$data_dir"
@@ -51,7 +71,7 @@ run_experiment() {
                ${BATCH:+--train_batch_size "$BATCH"} "${EXTRA_TRAIN_ARGS[@]}")
   case "$mode" in
     train)
-      launch "${train[@]}" "${common[@]}" --pretrained "$PRETRAINED_ROOT/$PRETRAINED" ;;
+      launch "${train[@]}" "${common[@]}" --pretrained "$PRETRAINED_ROOT/${BACKBONE%%_win*}.pth" ;;
     resume)
       launch "${train[@]}" "${common[@]}" --resume_continue y \
         --resume "$ckpt_dir/${CHECKPOINTS_NAME}_latest.pth" ;;

@@ -14,7 +14,8 @@ import pytest
 import torch
 from PIL import Image
 
-from hrformer_testing import manifest, recipe_state_dict, release_table
+from helpers_scripts import script_flags
+from hrformer_testing import assert_readme_lists_rows, manifest, recipe_state_dict, release_table
 from lib.models import build_segmentor
 from lib.models.backbones.hrformer_checkpoint import load_weights
 from lib.metrics.evaluate import score_folders
@@ -23,7 +24,6 @@ from main import main as seg_main
 from tools import reproduce_table as tool
 
 SEG = Path(__file__).resolve().parents[1]
-REPO = SEG.parent
 RELEASE_TITLES = {"Cityscapes": "Cityscapes", "PASCAL-Context": "PASCAL-Context",
                   "COCO-Stuff": "COCO-Stuff", "ADE20K": "ADE20K"}
 
@@ -43,10 +43,13 @@ def test_rows_are_the_released_ones():
         assert row.paper == {"mIoU": float(rel["mIoU"]),
                              "mIoU (Multi-Scale)": float(rel["mIoU (Multi-Scale)"])}
         assert row.settings["script"] == rel["script"].removeprefix("./seg/")
-        script = (SEG / row.settings["script"]).read_text()
-        for key, variable in (("backbone", "BACKBONE"), ("model_name", "MODEL_NAME"),
-                              ("ms_config", "VAL_CONFIG"), ("subdir", "DATA_SUBDIR")):
-            assert f"\n{variable}={row.settings[key]}\n" in script, (row.name, key)
+        # the settings the row's run script resolves to (its multi-scale `val`)
+        val = script_flags(SEG / row.settings["script"], ["val"])
+        folder = row.settings["folder"]
+        assert (val["--backbone"], val["--model_name"], val["--configs"], val["--data_dir"]) == \
+            (row.settings["backbone"], row.settings["model_name"],
+             f"configs/{folder}/{row.settings['ms_config']}",
+             f"/data/{row.settings['subdir']}"), row.name
     assert len({row.file for row in tool.ROWS}) == 12
 
 
@@ -114,11 +117,7 @@ def test_one_checkpoint_is_measured(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("readme", ["README.md", "seg/README.md"])
 def test_readme_tables_carry_links_and_file_names(readme):
-    lines = (REPO / readme).read_text().splitlines()
-    for row in tool.ROWS:
-        found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
-        assert len(found) == 1, (readme, row.name)
-        assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)
+    assert_readme_lists_rows(readme, tool.ROWS)
 
 
 def test_cli_names_a_missing_checkpoints_folder(tmp_path):

@@ -1,12 +1,12 @@
-"""Every run script's commands (all modes) parse with main.py's flags and build the model."""
-import os
-import shlex
+"""Every run script's commands (all modes) parse with main.py's flags and build the model; the
+settings each script resolves to are the original's."""
 import subprocess
 from pathlib import Path
 
 import pytest
 import torch
 
+from helpers_scripts import main_args, script_commands, script_flags
 from lib.segmentor.model_builder import build_model
 from main import load_config
 
@@ -15,27 +15,39 @@ SCRIPTS = sorted(SEG.glob("scripts/*/hrt/run_*.sh"))
 MODES = [["train"], ["resume"], ["val"], ["val", "ss"], ["test", "ss"], ["test", "ms"]]
 # parameter counts with 19 classes are checked by test_manifests; here: classes per dataset
 NUM_CLASSES = {"cityscapes": 19, "pascal_context": 59, "coco_stuff": 171, "ade20k": 150}
+# The original's scripts: what each one runs (- : not passed, the JSON's value is used).
+ORIGINAL_TABLE = """
+script                                       backbone       model            drop loss               iters  batch interval nbb ms_config                ckpt            split
+ade20k/run_hrt_base_ocr_v2_ohem              hrt_base       hrt_base_ocr_v2  0.2  fs_auxohemce_loss  150000 -     10000    -   H_48_D_4_TEST_MS3x.json  latest          val
+ade20k/run_hrt_base_ocr_v2_ohem_w13          hrt_base_win13 hrt_base_ocr_v2  0.2  fs_auxohemce_loss  150000 -     10000    -   H_48_D_4_TEST_MS3x.json  latest          val
+ade20k/run_hrt_base_ocr_v3_ohem_w13          hrt_base_win13 hrt_base_ocr_v3  0.2  fs_auxohemce_loss  150000 -     10000    -   H_48_D_4_TEST_MS3x.json  latest          val
+ade20k/run_hrt_small_ocr_v2_ohem             hrt_small      hrt_small_ocr_v2 0.2  fs_auxohemce_loss  150000 -     10000    -   H_48_D_4_TEST_MS3x.json  latest          val
+cityscapes/run_hrt_base_ocr_v2_ohem          hrt_base       hrt_base_ocr_v2  0.4  fs_auxohemce_loss  80000  8     1000     -   H_48_D_4_TEST_MS3x.json  latest          test
+cityscapes/run_hrt_base_ocr_v2_ohem_w15      hrt_base_win15 hrt_base_ocr_v2  0.4  fs_auxohemce_loss  80000  8     1000     -   H_48_D_4_TEST.json       latest          test
+cityscapes/run_hrt_base_ocr_v3_ohem_w15      hrt_base       hrt_base_ocr_v3  0.4  fs_auxohemce_loss  80000  8     1000     -   H_48_D_4_TEST.json       latest          test
+cityscapes/run_hrt_small_ocr_v2_ohem         hrt_small      hrt_small_ocr_v2 0.2  fs_auxohemce_loss  80000  8     1000     -   H_48_D_4_TEST_MS3x.json  max_performance test
+coco_stuff/run_hrt_base_ocr_v2_ohem          hrt_base       hrt_base_ocr_v2  0.2  fs_auxohemce_loss  60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+coco_stuff/run_hrt_base_ocr_v2_ohem_w15      hrt_base_win15 hrt_base_ocr_v2  0.2  fs_auxohemce_loss  60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+coco_stuff/run_hrt_base_ocr_v3_ohem_w15      hrt_base_win15 hrt_base_ocr_v3  0.2  fs_auxohemce_loss  60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+coco_stuff/run_hrt_small_ocr_v2_ohem         hrt_small      hrt_small_ocr_v2 0.2  fs_auxohemce_loss  60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+pascal_context/run_hrt_base_ocr_v2_ohem      hrt_base       hrt_base_ocr_v2  0.2  fs_auxce_loss      60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+pascal_context/run_hrt_base_ocr_v2_ohem_w15  hrt_base_win15 hrt_base_ocr_v2  0.3  fs_auxce_loss      60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+pascal_context/run_hrt_base_ocr_v3_ohem_w15  hrt_base_win15 hrt_base_ocr_v3  0.3  fs_auxce_loss      60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+pascal_context/run_hrt_small_ocr_v2_ohem     hrt_small      hrt_small_ocr_v2 0.2  fs_auxce_loss      60000  16    10000    10  H_48_D_4_TEST_MS3x.json  latest          val
+"""
+_HEADER, *_ROWS = (line.split() for line in ORIGINAL_TABLE.strip().splitlines())
+ORIGINAL = {row[0]: {k: None if v == "-" else v for k, v in zip(_HEADER, row)} for row in _ROWS}
 
 
-def script_commands(script: Path, mode: list[str]) -> list[list[str]]:
-    env = dict(os.environ, DRY_RUN="1", DATA_ROOT="/data", PRETRAINED_ROOT="/pretrained",
-               NGPUS="8")
-    out = subprocess.run(["bash", str(script), *mode], env=env, capture_output=True,
-                         text=True, check=True).stdout
-    return [shlex.split(line) for line in out.splitlines() if line.strip()]
-
-
-def main_args(command: list[str]) -> list[str]:
-    assert "main.py" in command, command
-    assert command[1:3] == ["-m", "torch.distributed.run"]
-    return command[command.index("main.py") + 1:]
+def script_id(script: Path) -> str:
+    return f"{script.parts[-3]}/{script.stem}"
 
 
 def test_all_sixteen_experiments_have_scripts():
     assert len(SCRIPTS) == 16
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: f"{p.parts[-3]}/{p.stem}")
+@pytest.mark.parametrize("script", SCRIPTS, ids=script_id)
 def test_script_modes_parse_and_build(script):
     dataset = script.parts[-3]
     configs = {}
@@ -60,3 +72,38 @@ def test_script_modes_parse_and_build(script):
     window = {"hrt_base_win13": 13, "hrt_base_win15": 15}.get(train.get("network.backbone"), 7)
     tables = [p for n, p in model.named_parameters() if n.endswith("bias_table")]
     assert tables[-1].shape[0] == (2 * window - 1) ** 2
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=script_id)
+def test_script_resolves_to_the_original_settings(script):
+    want = ORIGINAL[script_id(script)]
+    backbone, model = want["backbone"], want["model"]
+    # checkpoint name: model, backbone, then the script name's tag (ohem, ohem_w13, ohem_w15)
+    name = f"{model}_{backbone}_{script.stem.removeprefix(f'run_{model}_')}"
+    train = script_flags(script, ["train"])
+    flags = ("--backbone", "--model_name", "--drop_path_rate", "--loss_type", "--max_iters",
+             "--train_batch_size", "--test_interval", "--nbb_mult")
+    columns = ("backbone", "model", "drop", "loss", "iters", "batch", "interval", "nbb")
+    assert [train.get(f) for f in flags] == [want[c] for c in columns]
+    assert train["--checkpoints_name"] == name
+    assert train["--pretrained"] == f"/pretrained/{backbone.split('_win')[0]}.pth"
+    assert train["--configs"] == f"configs/{script.parts[-3]}/H_48_D_4.json"
+    val, test = script_flags(script, ["val"]), script_flags(script, ["test", "ms"])
+    assert val["--configs"] == test["--configs"] == \
+        f"configs/{script.parts[-3]}/{want['ms_config']}"
+    assert val["--resume"].endswith(f"/{name}_{want['ckpt']}.pth") and val["--test_split"] == "val"
+    assert test["--test_split"] == want["split"]
+
+
+def test_checkpoint_name_can_be_set_and_a_misnamed_script_is_refused(tmp_path):
+    script = SEG / "scripts/cityscapes/hrt/run_hrt_small_ocr_v2_ohem.sh"
+    flags = script_flags(script, ["resume"], CHECKPOINTS_NAME="mine")
+    assert flags["--checkpoints_name"] == "mine" and flags["--resume"].endswith("/mine_latest.pth")
+    # the checkpoint name's tag comes from the script name, which must start with the model's
+    copy = tmp_path / "scripts/cityscapes/hrt/run_hrt_base_ocr_v2_ohem.sh"
+    copy.parent.mkdir(parents=True)
+    (tmp_path / "scripts/common.sh").write_text((SEG / "scripts/common.sh").read_text())
+    copy.write_text(script.read_text())
+    out = subprocess.run(["bash", str(copy), "train"], capture_output=True, text=True,
+                         env={"DRY_RUN": "1", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 2 and "name must start with run_hrt_small_ocr_v2_" in out.stderr

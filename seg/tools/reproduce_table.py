@@ -34,60 +34,35 @@ DATASETS = {"Cityscapes": ("cityscapes", "cityscapes"),
             "COCO-Stuff": ("coco_stuff", "coco_stuff_10k"), "ADE20K": ("ade20k", "ade20k")}
 
 
-def _row(dataset: str, size: str, window: str, ss: float, ms: float, log: str, ckpt: str,
-         script: str, ms_config: str = "H_48_D_4_TEST_MS3x.json") -> Row:
+def _row(dataset: str, size: str, window: str, ss: str, ms: str, script: str, ms_config: str,
+         log: str, ckpt: str) -> Row:
     folder, subdir = DATASETS[dataset]
     return Row(f"{dataset} OCRNet HRFormer-{size} {window}",
-               f"{folder}_{script.removeprefix('run_')}.pth", ckpt, log, {SS: ss, MS: ms},
+               f"{folder}_{script.removeprefix('run_')}.pth", ckpt, log,
+               {SS: float(ss), MS: float(ms)},
                {"folder": folder, "subdir": subdir, "backbone": BACKBONES[size, window],
                 "model_name": f"{BACKBONES[size, '7x7']}_ocr_v2",
                 "script": f"scripts/{folder}/hrt/{script}.sh", "ms_config": ms_config})
 
 
-# The released rows (the original README's segmentation tables): mIoU, mIoU (Multi-Scale),
-# log link, checkpoint link, run script; ms_config is the script's VAL_CONFIG.
-ROWS = (
-    _row("Cityscapes", "S", "7x7", 80.0, 81.0,
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3K-rPMQ6sHNV-Fe?e=D3IbNn",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3Wsg-_ApKUAEUft?e=BnhLal", "run_hrt_small_ocr_v2_ohem"),
-    _row("Cityscapes", "B", "7x7", 81.4, 82.0,
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3NtH1LBB0w6yCO3?e=p4v29Z",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3zEMdYLM8nZ5gXN?e=v7ehnB", "run_hrt_base_ocr_v2_ohem"),
-    _row("Cityscapes", "B", "15x15", 81.9, 82.6,
-         "https://1drv.ms/u/s!Ai-PFrdirDvwkAlyBb4tGcxSjF_A?e=diIDCV",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwkAp3LjwI-7Csmh0K?e=K1zXrn",
-         "run_hrt_base_ocr_v2_ohem_w15", ms_config="H_48_D_4_TEST.json"),
-    _row("PASCAL-Context", "S", "7x7", 53.8, 54.6,
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj306lzvnI4s5U43l?e=J9mCfg",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwkADkevlhIuUrPC1T?e=hcDx5S", "run_hrt_small_ocr_v2_ohem"),
-    _row("PASCAL-Context", "B", "7x7", 56.3, 57.1,
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3_0tiJZqL7HWPv1?e=6ilX0Z",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwkAMUzRnCGmAxEehJ?e=HrCQ9c", "run_hrt_base_ocr_v2_ohem"),
-    _row("PASCAL-Context", "B", "15x15", 57.6, 58.5,
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3kphBj2FusLylDg?e=qZSrpp",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwkAIBAkrOlPp_T1YT?e=DeHMdo",
-         "run_hrt_base_ocr_v2_ohem_w15"),
-    _row("COCO-Stuff", "S", "7x7", 37.9, 38.9,
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3ayL8oHrwsjRP1U?e=uOa0NC",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3tbt5BhdCrsu6lK?e=up2HUI", "run_hrt_small_ocr_v2_ohem"),
-    _row("COCO-Stuff", "B", "7x7", 41.6, 42.5,
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3iKM2xyDk-6jnJd?e=HL5s7d",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwkAFAYKZm2wL9C6KL?e=AZiXLK", "run_hrt_base_ocr_v2_ohem"),
-    _row("COCO-Stuff", "B", "15x15", 42.4, 43.3,
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3RtsUasPSb4nhL_?e=WUBe74",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj37Np48Gpb-Pjowu?e=iwL5UA",
-         "run_hrt_base_ocr_v2_ohem_w15"),
-    _row("ADE20K", "S", "7x7", 44.0, 45.1,
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3EehoEZZUDMX0NU?e=F8HAQi",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj28i74aN6_Zk4clX?e=CWGOcd", "run_hrt_small_ocr_v2_ohem"),
-    _row("ADE20K", "B", "7x7", 46.3, 47.6,
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj265qyyZ74PKjfqm?e=Cj7TGl",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3epNJ-QFF33tZtr?e=df3fQk", "run_hrt_base_ocr_v2_ohem"),
-    _row("ADE20K", "B", "13x13", 48.7, 50.0,
-         "https://1drv.ms/u/s!Ai-PFrdirDvwkAjmpl5jj0sXz2v-?e=sfhyI4",
-         "https://1drv.ms/u/s!Ai-PFrdirDvwj3oTs_gVPzFDjdyU?e=yjGRKz",
-         "run_hrt_base_ocr_v2_ohem_w13"),
-)
+# The released rows (the original README's segmentation tables): single-scale and multi-scale
+# + flip mIoU, run script, its VAL_CONFIG (the multi-scale test), log and checkpoint links.
+RELEASED = """
+dataset        size window mIoU ms_mIoU script                       ms_config               log                                                       ckpt
+Cityscapes     S    7x7    80.0 81.0    run_hrt_small_ocr_v2_ohem    H_48_D_4_TEST_MS3x.json https://1drv.ms/u/s!Ai-PFrdirDvwj3K-rPMQ6sHNV-Fe?e=D3IbNn https://1drv.ms/u/s!Ai-PFrdirDvwj3Wsg-_ApKUAEUft?e=BnhLal
+Cityscapes     B    7x7    81.4 82.0    run_hrt_base_ocr_v2_ohem     H_48_D_4_TEST_MS3x.json https://1drv.ms/u/s!Ai-PFrdirDvwj3NtH1LBB0w6yCO3?e=p4v29Z https://1drv.ms/u/s!Ai-PFrdirDvwj3zEMdYLM8nZ5gXN?e=v7ehnB
+Cityscapes     B    15x15  81.9 82.6    run_hrt_base_ocr_v2_ohem_w15 H_48_D_4_TEST.json      https://1drv.ms/u/s!Ai-PFrdirDvwkAlyBb4tGcxSjF_A?e=diIDCV https://1drv.ms/u/s!Ai-PFrdirDvwkAp3LjwI-7Csmh0K?e=K1zXrn
+PASCAL-Context S    7x7    53.8 54.6    run_hrt_small_ocr_v2_ohem    H_48_D_4_TEST_MS3x.json https://1drv.ms/u/s!Ai-PFrdirDvwj306lzvnI4s5U43l?e=J9mCfg https://1drv.ms/u/s!Ai-PFrdirDvwkADkevlhIuUrPC1T?e=hcDx5S
+PASCAL-Context B    7x7    56.3 57.1    run_hrt_base_ocr_v2_ohem     H_48_D_4_TEST_MS3x.json https://1drv.ms/u/s!Ai-PFrdirDvwj3_0tiJZqL7HWPv1?e=6ilX0Z https://1drv.ms/u/s!Ai-PFrdirDvwkAMUzRnCGmAxEehJ?e=HrCQ9c
+PASCAL-Context B    15x15  57.6 58.5    run_hrt_base_ocr_v2_ohem_w15 H_48_D_4_TEST_MS3x.json https://1drv.ms/u/s!Ai-PFrdirDvwj3kphBj2FusLylDg?e=qZSrpp https://1drv.ms/u/s!Ai-PFrdirDvwkAIBAkrOlPp_T1YT?e=DeHMdo
+COCO-Stuff     S    7x7    37.9 38.9    run_hrt_small_ocr_v2_ohem    H_48_D_4_TEST_MS3x.json https://1drv.ms/u/s!Ai-PFrdirDvwj3ayL8oHrwsjRP1U?e=uOa0NC https://1drv.ms/u/s!Ai-PFrdirDvwj3tbt5BhdCrsu6lK?e=up2HUI
+COCO-Stuff     B    7x7    41.6 42.5    run_hrt_base_ocr_v2_ohem     H_48_D_4_TEST_MS3x.json https://1drv.ms/u/s!Ai-PFrdirDvwj3iKM2xyDk-6jnJd?e=HL5s7d https://1drv.ms/u/s!Ai-PFrdirDvwkAFAYKZm2wL9C6KL?e=AZiXLK
+COCO-Stuff     B    15x15  42.4 43.3    run_hrt_base_ocr_v2_ohem_w15 H_48_D_4_TEST_MS3x.json https://1drv.ms/u/s!Ai-PFrdirDvwj3RtsUasPSb4nhL_?e=WUBe74 https://1drv.ms/u/s!Ai-PFrdirDvwj37Np48Gpb-Pjowu?e=iwL5UA
+ADE20K         S    7x7    44.0 45.1    run_hrt_small_ocr_v2_ohem    H_48_D_4_TEST_MS3x.json https://1drv.ms/u/s!Ai-PFrdirDvwj3EehoEZZUDMX0NU?e=F8HAQi https://1drv.ms/u/s!Ai-PFrdirDvwj28i74aN6_Zk4clX?e=CWGOcd
+ADE20K         B    7x7    46.3 47.6    run_hrt_base_ocr_v2_ohem     H_48_D_4_TEST_MS3x.json https://1drv.ms/u/s!Ai-PFrdirDvwj265qyyZ74PKjfqm?e=Cj7TGl https://1drv.ms/u/s!Ai-PFrdirDvwj3epNJ-QFF33tZtr?e=df3fQk
+ADE20K         B    13x13  48.7 50.0    run_hrt_base_ocr_v2_ohem_w13 H_48_D_4_TEST_MS3x.json https://1drv.ms/u/s!Ai-PFrdirDvwkAjmpl5jj0sXz2v-?e=sfhyI4 https://1drv.ms/u/s!Ai-PFrdirDvwj3oTs_gVPzFDjdyU?e=yjGRKz
+"""
+ROWS = tuple(_row(*line.split()) for line in RELEASED.strip().splitlines()[1:])
 
 
 def main_args(row: Row, checkpoint: Path, data: Path, config: str) -> list[str]:

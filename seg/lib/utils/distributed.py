@@ -1,4 +1,5 @@
-"""Process-group helpers; torchrun sets RANK/WORLD_SIZE/LOCAL_RANK."""
+"""Process-group helpers; torchrun sets RANK/WORLD_SIZE/LOCAL_RANK. The queries and
+collectives are the vendored lib/models/backbones/hrformer_dist.py's."""
 from __future__ import annotations
 
 import os
@@ -7,6 +8,9 @@ import torch
 import torch.distributed as dist
 
 from ..models.backbones import hrformer_dist
+from ..models.backbones.hrformer_dist import (  # noqa: F401  (this module's interface)
+    all_reduce_sum, barrier, local_rank, rank, world_size)
+from ..models.backbones.hrformer_dist import in_process_group as is_distributed
 
 
 def launched_by_torchrun() -> bool:
@@ -20,39 +24,11 @@ def init(device_type: str) -> None:
         return
     if device_type == "cuda":
         torch.cuda.set_device(local_rank())
-    hrformer_dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
-
-
-def is_distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
-
-
-def rank() -> int:
-    return dist.get_rank() if is_distributed() else 0
-
-
-def world_size() -> int:
-    return dist.get_world_size() if is_distributed() else 1
-
-
-def local_rank() -> int:
-    return int(os.environ.get("LOCAL_RANK", 0))
+    hrformer_dist.init_process_group(hrformer_dist.backend_for(device_type))
 
 
 def is_main() -> bool:
     return rank() == 0
-
-
-def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
-    """Sum a tensor over processes in place (a no-op in one process)."""
-    if is_distributed():
-        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-    return tensor
-
-
-def barrier() -> None:
-    if is_distributed():
-        dist.barrier()
 
 
 def cleanup() -> None:

@@ -1,23 +1,12 @@
 # HRFormer-T, COCO top-down 256x192. The original has no tiny pose config: this is the
 # HRFormer-S recipe with the HRFormer-T backbone (the cls `hrt_tiny` layout: channels
 # 18/36/72/144, 3 modules in stage 3). No reference result.
-_base_ = ['../../_base_/hrt_coco_topdown.py']
+_base_ = ['./hrt_small_coco_256x192.py']
 
 model = dict(
     backbone=dict(
-        extra=dict(
-            drop_path_rate=0.1,
-            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(2, ),
-                        num_channels=(64, ), num_heads=[2], num_mlp_ratios=[4]),
-            stage2=dict(num_modules=1, num_branches=2, block='TRANSFORMER_BLOCK',
-                        num_blocks=(2, 2), num_channels=(18, 36), num_heads=[1, 2],
-                        num_mlp_ratios=[4, 4], num_window_sizes=[7, 7]),
-            stage3=dict(num_modules=3, num_branches=3, block='TRANSFORMER_BLOCK',
-                        num_blocks=(2, 2, 2), num_channels=(18, 36, 72), num_heads=[1, 2, 4],
-                        num_mlp_ratios=[4, 4, 4], num_window_sizes=[7, 7, 7]),
-            stage4=dict(num_modules=2, num_branches=4, block='TRANSFORMER_BLOCK',
-                        num_blocks=(2, 2, 2, 2), num_channels=(18, 36, 72, 144),
-                        num_heads=[1, 2, 4, 8], num_mlp_ratios=[4, 4, 4, 4],
-                        num_window_sizes=[7, 7, 7, 7])),
-        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/hrt_tiny.pth')),
+        extra=dict(stage2=dict(num_channels=(18, 36)),
+                   stage3=dict(num_modules=3, num_channels=(18, 36, 72)),
+                   stage4=dict(num_channels=(18, 36, 72, 144))),
+        init_cfg=dict(checkpoint='checkpoints/hrt_tiny.pth')),
     head=dict(in_channels=18))

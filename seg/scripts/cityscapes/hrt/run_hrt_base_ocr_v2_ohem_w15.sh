@@ -4,20 +4,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../common.sh"
 
-DATASET=cityscapes
-DATA_SUBDIR=cityscapes
-BACKBONE=hrt_base_win15
-MODEL_NAME=hrt_base_ocr_v2
-LOSS_TYPE=fs_auxohemce_loss
-DROP_PATH=0.4
-MAX_ITERS=80000
-BATCH=8
-TEST_INTERVAL=1000
-PRETRAINED=hrt_base.pth
-VAL_CONFIG=H_48_D_4_TEST.json
-VAL_CKPT=latest
-TEST_SPLIT=test
-CHECKPOINTS_NAME="${CHECKPOINTS_NAME:-${MODEL_NAME}_${BACKBONE}_ohem_w15}"
-EXTRA_TRAIN_ARGS=()
+use_dataset cityscapes
+BACKBONE=hrt_base_win15 MODEL_NAME=hrt_base_ocr_v2 VAL_CONFIG=H_48_D_4_TEST.json
 
 run_experiment "$@"

@@ -5,20 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../common.sh"
 
-DATASET=pascal_context
-DATA_SUBDIR=pascal_context
-BACKBONE=hrt_base_win15
-MODEL_NAME=hrt_base_ocr_v3
-LOSS_TYPE=fs_auxce_loss
-DROP_PATH=0.3
-MAX_ITERS=60000
-BATCH=16
-TEST_INTERVAL=10000
-PRETRAINED=hrt_base.pth
-VAL_CONFIG=H_48_D_4_TEST_MS3x.json
-VAL_CKPT=latest
-TEST_SPLIT=val
-CHECKPOINTS_NAME="${CHECKPOINTS_NAME:-${MODEL_NAME}_${BACKBONE}_ohem_w15}"
-EXTRA_TRAIN_ARGS=(--nbb_mult 10)
+use_dataset pascal_context
+BACKBONE=hrt_base_win15 MODEL_NAME=hrt_base_ocr_v3 DROP_PATH=0.3
 
 run_experiment "$@"
