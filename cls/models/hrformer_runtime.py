@@ -9,6 +9,7 @@ tensors, named by `output_names` in that order.
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import tempfile
@@ -284,3 +285,46 @@ def verify_export(model: nn.Module, onnx_path: str | Path, output_names: Sequenc
         got = make_runner(backend, "fp32", onnx_path=onnx_path)(x)
         report[backend] = [difference(n, got[n], expected[n]) for n in output_names]
     return report
+
+
+def export_and_verify(model: nn.Module, path: str | Path, output_names: Sequence[str],
+                      size: tuple[int, int], dynamic_hw: bool, verify_batch: int) -> int:
+    """What each task's export command does: export, verify under every runtime at `size`,
+    print the differences. Returns the exit status (1 when one is above the tolerance)."""
+    height, width = size
+    traced = export_onnx(model, path, output_names, size, dynamic_hw=dynamic_hw)
+    print(f"wrote {path} (traced at {traced[0]}x{traced[1]}, dynamic batch"
+          f"{', height and width' if dynamic_hw else ''})")
+    ok = True
+    for backend, diffs in verify_export(model, path, output_names,
+                                        (verify_batch, 3, height, width)).items():
+        for d in diffs:
+            print(f"{backend} vs torch at {height}x{width}: {d}")
+            ok &= d.ok
+    return 0 if ok else 1
+
+
+def add_runtime_args(parser: argparse.ArgumentParser) -> None:
+    """The runtime flags of the predict and demo commands."""
+    parser.add_argument("--backend", choices=BACKENDS, default="torch")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    parser.add_argument("--compile", action="store_true", help="torch.compile (backend torch)")
+    parser.add_argument("--onnx", help="an exported model for onnxruntime / openvino "
+                                       "(default: export the checkpoint to a temporary file)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def find_images(path: Path) -> list[Path]:
+    """The image itself, or every image below a folder (sorted); an error naming the path
+    when there is none."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no such image or folder")
+    images = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise FileNotFoundError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)})")
+    return images

@@ -15,7 +15,7 @@ if str(CLS_ROOT) not in sys.path:
 
 from models import MODEL_NAMES, HRFormerClassifier, build_model, create_model  # noqa: E402
 from models.hrformer_checkpoint import load_checkpoint, load_weights, state_dict_of  # noqa: E402
-from models.hrformer_runtime import BACKENDS, PRECISIONS  # noqa: E402
+from models.hrformer_runtime import add_runtime_args  # noqa: E402,F401  (re-exported)
 
 OUTPUT_NAMES = ("logits",)
 
@@ -46,15 +46,6 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cfg", help="or a yacs experiment config (MODEL.TYPE hrt)")
     parser.add_argument("--checkpoint", required=True,
                         help="weights in the released layout ({'model': state_dict, ...})")
-
-
-def add_runtime_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=BACKENDS, default="torch")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
-    parser.add_argument("--compile", action="store_true", help="torch.compile (backend torch)")
-    parser.add_argument("--onnx", help="an exported model for onnxruntime / openvino "
-                                       "(default: export the checkpoint to a temporary file)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
 
 
 def eval_transform(cfg: str | None, input_size: int):

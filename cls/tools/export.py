@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from models.hrformer_runtime import export_onnx, verify_export  # noqa: E402
+from models.hrformer_runtime import export_and_verify  # noqa: E402
 from tools import deploy  # noqa: E402
 
 
@@ -40,18 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     height, width = (args.input_size * 2)[:2]
     model = deploy.load_classifier(args.model, args.checkpoint, args.cfg)
-    traced = export_onnx(model, args.output, deploy.OUTPUT_NAMES, (height, width),
-                         dynamic_hw=not args.static_hw)
-    print(f"wrote {args.output} (traced at {traced[0]}x{traced[1]}, dynamic batch"
-          f"{'' if args.static_hw else ', height and width'})")
-    report = verify_export(model, args.output, deploy.OUTPUT_NAMES,
-                           (args.verify_batch, 3, height, width))
-    ok = True
-    for backend, diffs in report.items():
-        for d in diffs:
-            print(f"{backend} vs torch at {height}x{width}: {d}")
-            ok &= d.ok
-    return 0 if ok else 1
+    return export_and_verify(model, args.output, deploy.OUTPUT_NAMES, (height, width),
+                             dynamic_hw=not args.static_hw, verify_batch=args.verify_batch)
 
 
 if __name__ == "__main__":

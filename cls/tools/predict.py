@@ -22,21 +22,8 @@ from PIL import Image
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from models.hrformer_runtime import check_choice, make_runner  # noqa: E402
+from models.hrformer_runtime import check_choice, find_images, make_runner  # noqa: E402
 from tools import deploy  # noqa: E402
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
-
-
-def find_images(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise FileNotFoundError(f"{path}: no such image or folder")
-    images = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not images:
-        raise FileNotFoundError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)})")
-    return images
 
 
 def class_names(num_classes: int, names_file: str | None) -> list[str]:

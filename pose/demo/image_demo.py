@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from hrformer_pose.deploy import (OUTPUT_NAMES, HeatmapNet, input_size,  # noqa: E402
                                   load_pose_model, use_runner)
-from hrformer_pose.hrformer_runtime import BACKENDS, PRECISIONS, make_runner  # noqa: E402
+from hrformer_pose.hrformer_runtime import add_runtime_args, make_runner  # noqa: E402
 from mmpose.apis import inference_topdown  # noqa: E402
 from mmpose.registry import VISUALIZERS  # noqa: E402
 from mmpose.structures import merge_data_samples  # noqa: E402
@@ -50,11 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="out.png", help="output image")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--kpt-thr", type=float, default=0.3, help="hide weaker keypoints")
-    parser.add_argument("--backend", choices=BACKENDS, default="torch")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
-    parser.add_argument("--compile", action="store_true", help="torch.compile (backend torch)")
-    parser.add_argument("--onnx", help="exported model for onnxruntime / openvino")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+    add_runtime_args(parser)
     args = parser.parse_args(argv)
 
     cfg = Config.fromfile(args.config)

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose.apis)
 from hrformer_pose.deploy import OUTPUT_NAMES, HeatmapNet, input_size, load_pose_model  # noqa: E402
-from hrformer_pose.hrformer_runtime import export_onnx, verify_export  # noqa: E402
+from hrformer_pose.hrformer_runtime import export_and_verify  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 
@@ -42,17 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = Config.fromfile(args.config)
     height, width = args.input_size or input_size(cfg)
     net = HeatmapNet(load_pose_model(cfg, args.checkpoint)).eval()
-    traced = export_onnx(net, args.output, OUTPUT_NAMES, (height, width),
-                         dynamic_hw=not args.static_hw)
-    print(f"wrote {args.output} (traced at {traced[0]}x{traced[1]}, dynamic batch"
-          f"{'' if args.static_hw else ', height and width'})")
-    report = verify_export(net, args.output, OUTPUT_NAMES, (args.verify_batch, 3, height, width))
-    ok = True
-    for backend, diffs in report.items():
-        for d in diffs:
-            print(f"{backend} vs torch at {height}x{width}: {d}")
-            ok &= d.ok
-    return 0 if ok else 1
+    return export_and_verify(net, args.output, OUTPUT_NAMES, (height, width),
+                             dynamic_hw=not args.static_hw, verify_batch=args.verify_batch)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from typing import Callable
 from torch import Tensor, nn
 
 from lib.models import SEGMENTORS, build_segmentor
-from lib.models.backbones.hrformer_runtime import BACKENDS, PRECISIONS, Runner
+from lib.models.backbones.hrformer_runtime import Runner, add_runtime_args  # noqa: F401  (re-exported)
 from lib.models.checkpoint import load_segmentor_checkpoint
 from lib.segmentor.model_builder import resolve_backbone
 
@@ -53,10 +53,3 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
                         help="openseg-layout checkpoint ({'state_dict': ...})")
 
 
-def add_runtime_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=BACKENDS, default="torch")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
-    parser.add_argument("--compile", action="store_true", help="torch.compile (backend torch)")
-    parser.add_argument("--onnx", help="an exported model for onnxruntime / openvino "
-                                       "(default: export the checkpoint to a temporary file)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads")

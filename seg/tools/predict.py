@@ -27,24 +27,12 @@ sys.path.insert(0, str(SEG_ROOT))
 from lib.datasets import build_mapper, build_normalize  # noqa: E402
 from lib.datasets.labels import colorize  # noqa: E402
 from lib.datasets.seg_dataset import read_image  # noqa: E402
-from lib.models.backbones.hrformer_runtime import check_choice, make_runner  # noqa: E402
+from lib.models.backbones.hrformer_runtime import check_choice, find_images, make_runner  # noqa: E402
 from lib.segmentor.inference import multi_scale_flip, single_scale  # noqa: E402
 from lib.utils.configer import Configer  # noqa: E402
 from tools import deploy  # noqa: E402
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff")
 DEFAULT_CONFIG = SEG_ROOT / "configs" / "cityscapes" / "H_48_D_4.json"
-
-
-def find_images(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise FileNotFoundError(f"{path}: no such image or folder")
-    images = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not images:
-        raise FileNotFoundError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)})")
-    return images
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
