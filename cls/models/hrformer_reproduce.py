@@ -118,31 +118,40 @@ def markdown(records: Sequence[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(description: str, rows: Sequence[Row], evaluate: Evaluate, data_help: str,
-         work_dir: str, argv: Sequence[str] | None = None) -> list[dict]:
-    """Parse, evaluate, report; the process group the evaluations joined is closed at the end."""
-    args = build_parser(description, rows, data_help, work_dir).parse_args(argv)
-    try:
-        records = reproduce(select_rows(rows, args.rows), args.checkpoints, args.data,
-                            evaluate, args.work_dir)
-    finally:
-        if dist.is_available() and dist.is_initialized():
-            dist.destroy_process_group()
-    if is_main_process():
-        table = markdown(records)
-        print(table, end="")
-        if args.out:
-            args.out.write_text(table)
-        if args.json:
-            args.json.write_text(json.dumps(records, indent=1) + "\n")
-    return records
+@dataclass(frozen=True)
+class Tool:
+    """One task's reproduce-the-table command: its released rows, how a row is evaluated,
+    what --data is, and where the evaluations write by default."""
+    description: str
+    rows: Sequence[Row]
+    evaluate: Evaluate
+    data_help: str
+    work_dir: str
 
+    def run(self, argv: Sequence[str] | None = None) -> list[dict]:
+        """Parse, evaluate, report; the process group the evaluations joined is closed at
+        the end."""
+        args = build_parser(self.description, self.rows, self.data_help,
+                            self.work_dir).parse_args(argv)
+        try:
+            records = reproduce(select_rows(self.rows, args.rows), args.checkpoints, args.data,
+                                self.evaluate, args.work_dir)
+        finally:
+            if dist.is_available() and dist.is_initialized():
+                dist.destroy_process_group()
+        if is_main_process():
+            table = markdown(records)
+            print(table, end="")
+            if args.out:
+                args.out.write_text(table)
+            if args.json:
+                args.json.write_text(json.dumps(records, indent=1) + "\n")
+        return records
 
-def cli(description: str, rows: Sequence[Row], evaluate: Evaluate, data_help: str,
-        work_dir: str) -> None:
-    """`main` for `python tools/reproduce_table.py`: bad input exits 2 with its message."""
-    try:
-        main(description, rows, evaluate, data_help, work_dir)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"reproduce_table.py: {err}", file=sys.stderr)
-        sys.exit(2)
+    def cli(self) -> None:
+        """`run` for `python tools/reproduce_table.py`: bad input exits 2 with its message."""
+        try:
+            self.run()
+        except (FileNotFoundError, ValueError) as err:
+            print(f"reproduce_table.py: {err}", file=sys.stderr)
+            sys.exit(2)

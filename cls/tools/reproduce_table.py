@@ -18,7 +18,7 @@ sys.path.insert(0, str(CLS))
 
 import main as cls_main  # noqa: E402
 from engine.distributed import init_distributed  # noqa: E402
-from models.hrformer_reproduce import Row, cli, main  # noqa: E402
+from models.hrformer_reproduce import Row, Tool  # noqa: E402
 
 # The released rows (the original README's ImageNet-1K table).
 ROWS = (
@@ -47,13 +47,9 @@ def evaluate(row: Row, checkpoint: Path, data: Path, work_dir: Path) -> dict[str
     return {"acc@1": result["acc1"], "acc@5": result["acc5"]}
 
 
-DATA_HELP = "ImageNet root (folder or zip layout)"
-WORK_DIR = "output/reproduce_table"
-
-
-def run(argv: list[str] | None = None) -> list[dict]:
-    return main(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR, argv)
-
+TOOL = Tool(__doc__, ROWS, evaluate, data_help="ImageNet root (folder or zip layout)",
+            work_dir="output/reproduce_table")
+run = TOOL.run
 
 if __name__ == "__main__":
-    cli(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR)
+    TOOL.cli()

@@ -20,7 +20,7 @@ from pathlib import Path
 POSE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(POSE))
 
-from hrformer_pose.hrformer_reproduce import Row, cli, main  # noqa: E402
+from hrformer_pose.hrformer_reproduce import Row, Tool  # noqa: E402
 
 ANNOTATIONS = "annotations/person_keypoints_val2017.json"
 DETECTIONS = "person_detection_results/COCO_val2017_detections_AP_H_56_person.json"
@@ -77,13 +77,9 @@ def evaluate(row: Row, checkpoint: Path, data: Path, work_dir: Path) -> dict[str
     return {name: 100 * metrics[key] for name, key in METRICS.items()}
 
 
-DATA_HELP = "folder holding coco/ (see the Data section)"
-WORK_DIR = "work_dirs/reproduce_table"
-
-
-def run(argv: list[str] | None = None) -> list[dict]:
-    return main(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR, argv)
-
+TOOL = Tool(__doc__, ROWS, evaluate, data_help="folder holding coco/ (see the Data section)",
+            work_dir="work_dirs/reproduce_table")
+run = TOOL.run
 
 if __name__ == "__main__":
-    cli(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR)
+    TOOL.cli()

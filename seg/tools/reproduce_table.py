@@ -19,7 +19,7 @@ sys.path.insert(0, str(SEG))
 
 import torch  # noqa: E402
 
-from lib.models.backbones.hrformer_reproduce import Row, cli, main  # noqa: E402
+from lib.models.backbones.hrformer_reproduce import Row, Tool  # noqa: E402
 from lib.segmentor.tester import run_test  # noqa: E402
 from lib.utils import distributed  # noqa: E402
 from lib.utils.logger import setup_logging  # noqa: E402
@@ -89,13 +89,9 @@ def evaluate(row: Row, checkpoint: Path, data: Path, work_dir: Path) -> dict[str
     return measured
 
 
-DATA_HELP = "DATA_ROOT holding <dataset>/val/{image,label}"
-WORK_DIR = "output/reproduce_table"
-
-
-def run(argv: list[str] | None = None) -> list[dict]:
-    return main(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR, argv)
-
+TOOL = Tool(__doc__, ROWS, evaluate, data_help="DATA_ROOT holding <dataset>/val/{image,label}",
+            work_dir="output/reproduce_table")
+run = TOOL.run
 
 if __name__ == "__main__":
-    cli(__doc__, ROWS, evaluate, DATA_HELP, WORK_DIR)
+    TOOL.cli()
