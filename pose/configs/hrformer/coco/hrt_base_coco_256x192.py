@@ -1,22 +1,14 @@
 # HRFormer-B, COCO top-down 256x192: the original's hrt_base_coco_256x192 in mmpose 1.x form.
 # Original: 75.6 AP on val2017 with detected boxes (AP_H 56.4), flip test.
-_base_ = ['../../_base_/hrt_coco_topdown.py']
+# The HRFormer-S recipe with the HRFormer-B backbone (channels 78/156/312/624, twice the heads)
+# and drop path 0.2.
+_base_ = ['./hrt_small_coco_256x192.py']
 
 model = dict(
     backbone=dict(
-        extra=dict(
-            drop_path_rate=0.2,
-            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(2, ),
-                        num_channels=(64, ), num_heads=[2], num_mlp_ratios=[4]),
-            stage2=dict(num_modules=1, num_branches=2, block='TRANSFORMER_BLOCK',
-                        num_blocks=(2, 2), num_channels=(78, 156), num_heads=[2, 4],
-                        num_mlp_ratios=[4, 4], num_window_sizes=[7, 7]),
-            stage3=dict(num_modules=4, num_branches=3, block='TRANSFORMER_BLOCK',
-                        num_blocks=(2, 2, 2), num_channels=(78, 156, 312), num_heads=[2, 4, 8],
-                        num_mlp_ratios=[4, 4, 4], num_window_sizes=[7, 7, 7]),
-            stage4=dict(num_modules=2, num_branches=4, block='TRANSFORMER_BLOCK',
-                        num_blocks=(2, 2, 2, 2), num_channels=(78, 156, 312, 624),
-                        num_heads=[2, 4, 8, 16], num_mlp_ratios=[4, 4, 4, 4],
-                        num_window_sizes=[7, 7, 7, 7])),
-        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/hrt_base.pth')),
+        extra=dict(drop_path_rate=0.2,
+                   stage2=dict(num_channels=(78, 156), num_heads=[2, 4]),
+                   stage3=dict(num_channels=(78, 156, 312), num_heads=[2, 4, 8]),
+                   stage4=dict(num_channels=(78, 156, 312, 624), num_heads=[2, 4, 8, 16])),
+        init_cfg=dict(checkpoint='checkpoints/hrt_base.pth')),
     head=dict(in_channels=78))
