@@ -5,6 +5,7 @@
 #   make demo               run the demos (model/speed tables, then cls, pose, seg training)
 #   make test TASK=pose     only one subproject (TASK = cls | pose | seg)
 #   make demo TASK=cls
+#   make vendor             copy common/ (the shared sources) into cls/, pose/ and seg/
 #   make gpu-check          AMP / SDPA / compile / DDP checks and the benchmark on CUDA
 #                           (without CUDA: says so, runs the CPU equivalents, exits 0)
 #   make clean              remove generated outputs (keeps .venv)
@@ -24,7 +25,7 @@ TASK       ?= all
 
 selected = $(if $(filter all,$(TASK)),$(1),$(TASK))
 
-.PHONY: install test demo demo-cls demo-seg demo-pose gpu-check clean
+.PHONY: install test demo demo-cls demo-seg demo-pose vendor gpu-check clean
 
 # ---------------------------------------------------------------------------
 # install
@@ -59,6 +60,13 @@ $(STAMP): requirements.txt Makefile $(MMCV_OPS_PLACEHOLDER)
 	echo 'import hrformer_mmcv_ops_placeholder; hrformer_mmcv_ops_placeholder.register()' \
 	  > $$site/hrformer_mmcv_ops_placeholder.pth
 	touch $@
+
+# ---------------------------------------------------------------------------
+# vendor: common/ is the one source of the backbone core and of the hrformer_common
+# package; the copies in the subprojects are committed and checked by each one's tests.
+
+vendor:
+	cd common && $(PYTHON) -m hrformer_common.vendor
 
 # ---------------------------------------------------------------------------
 # test

@@ -34,9 +34,10 @@ from engine.logger import create_logger, create_tensorboard_writer
 from engine.loop import (Amp, NonFiniteLossError, RunLog, TrainParts, throughput,
                          train_one_epoch, validate)
 from engine.optim import build_optimizer, build_scheduler, scaled_lrs
-from models import build_model, hrformer_dist
-from models.hrformer_checkpoint import load_checkpoint, load_weights, state_dict_of
-from models.hrformer_rng import gather_rng_states
+from hrformer_common import dist as hrformer_dist
+from models import build_model
+from hrformer_common.checkpoint import load_checkpoint, load_weights, state_dict_of
+from hrformer_common.rng import gather_rng_states
 
 METRICS_FILE = "metrics.jsonl"
 # --data-set names of the original -> DATA.DATASET

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lib.models.backbones import hrformer_dist
+from hrformer_common import dist as hrformer_dist
 from lib.segmentor.trainer import NonFiniteLossError
 from lib.utils import distributed
 from lib.utils.config_check import reject_unknown_flags, reject_unknown_keys

@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.hrformer_checkpoint import save_atomic
-from models.hrformer_rng import set_rng_state
+from hrformer_common.checkpoint import save_atomic
+from hrformer_common.rng import set_rng_state
 
 LATEST = "latest.pth"
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from models import hrformer_dist
-from models.hrformer_dist import all_reduce_sum, barrier  # noqa: F401  (the loops' imports)
+from hrformer_common import dist as hrformer_dist
+from hrformer_common.dist import all_reduce_sum, barrier  # noqa: F401  (the loops' imports)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ import torch.nn.functional as F
 from timm.utils import AverageMeter
 from torch import nn
 
+from hrformer_common.finite import NonFiniteLossError, check_loss
+
 from .distributed import DistInfo, all_reduce_sum
 
-
-class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite."""
+__all__ = ["NonFiniteLossError", "train_one_epoch"]
 
 
 @dataclass(frozen=True)
@@ -102,12 +102,8 @@ def train_one_epoch(config, parts: TrainParts, loader, epoch: int, dist_info: Di
         with _ddp_no_sync(model, step_now):
             with parts.amp.autocast():
                 loss = parts.criterion(model(images), targets)
-            bad = all_reduce_sum((~torch.isfinite(loss.detach())).float().reshape(1))
-            if bad.item() > 0:
-                raise NonFiniteLossError(
-                    f"loss is {loss.item()} at epoch {epoch} iteration {idx} "
-                    f"(in {int(bad.item())} process(es)); stopping, the last checkpoint in "
-                    f"{config.OUTPUT} is the last good state")
+            check_loss(loss, f"epoch {epoch} iteration {idx}",
+                       f"; the last checkpoint in {config.OUTPUT} is the last good state")
             scaler.scale(loss / accumulation).backward()
         if step_now:
             # Clipped once per optimizer step, on the full accumulated gradient (the original

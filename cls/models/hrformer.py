@@ -1,8 +1,9 @@
 """HRFormer backbone core (framework-free: torch and the standard library only).
 
-This file is vendored byte-identical into cls/, pose/ and seg/; each subproject wraps it in a
-thin adapter. Behaviour follows the original implementation (see shared/reference/SPEC.md);
-where the original's three copies differ, `HRFormerOptions` makes the choice explicit.
+Edited in common/ and copied byte-identical into cls/, pose/ and seg/ by `make vendor`; each
+subproject wraps it in a thin adapter. Behaviour follows the original implementation (its
+recorded outputs are the tests' fixtures, testdata/); where the original's three copies
+differ, `HRFormerOptions` makes the choice explicit.
 State-dict keys are the original's, so released checkpoints load unchanged.
 """
 from __future__ import annotations

@@ -16,7 +16,7 @@ from torch import nn
 
 from . import create_model
 from .classifier import HRFormerClassifier
-from .hrformer_checkpoint import CFGNODE_AS_ORDERED_DICT, resize_relative_position_tables
+from hrformer_common.checkpoint import CFGNODE_AS_ORDERED_DICT, resize_relative_position_tables
 
 VARIANTS = {"hrformer_tiny": "hrt_tiny", "hrformer_small": "hrt_small",
             "hrformer_base": "hrt_base"}

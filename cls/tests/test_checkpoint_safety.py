@@ -13,7 +13,8 @@ import timm
 import torch
 
 import main as cls_main
-import models.hrformer_checkpoint as hc
+import hrformer_common.atomic as atomic
+import hrformer_common.checkpoint as hc
 import models.timm_models  # noqa: F401  (registers hrformer_* in timm)
 from config import load_config
 from conftest import CLS_ROOT, TINY_CONFIG
@@ -99,7 +100,7 @@ def test_disk_full_keeps_the_previous_checkpoint(tmp_path: Path, monkeypatch) ->
     stale = tmp_path / ".latest.pth.tmp-999999"  # left by a process killed mid-save
     stale.write_bytes(b"partial")
 
-    monkeypatch.setattr(hc, "open", lambda path, mode: FullDisk(path, "w"), raising=False)
+    monkeypatch.setattr(atomic, "open", lambda path, mode: FullDisk(path, "w"), raising=False)
     with pytest.raises(OSError, match=r"could not write .*latest\.pth: no space left on "
                                       r"device") as err:
         save_checkpoint(tmp_path, run, 1, 2.0, [], periodic=False, logger=log)

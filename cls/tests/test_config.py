@@ -8,7 +8,7 @@ import yaml
 
 from config import ConfigError, hrt_stage, load_config
 from models import MODEL_NAMES, build_model, create_model
-from hrformer_testing import fixture, manifest
+from hrformer_common.testing import fixture, manifest
 from models.hrformer import DropPath, preset
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "hrt"

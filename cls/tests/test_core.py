@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from models.hrformer import (HRFormer, HRFormerOptions, HRModule, LocalWindowAttention,
                              padded_sdpa, preset, validate_config)
-from models.hrformer_checkpoint import resize_relative_position_tables
+from hrformer_common.checkpoint import resize_relative_position_tables
 
 
 def naive_window_attention(module: LocalWindowAttention, x: torch.Tensor,

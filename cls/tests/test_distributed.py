@@ -16,10 +16,10 @@ from conftest import CLS_ROOT, TINY_CONFIG
 from config import load_config
 from data import build_loaders
 from datagen import make_folder_layout
-from hrformer_stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
+from hrformer_common.stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
 from engine.loop import Amp, validate
 from models import build_model
-from models.hrformer_checkpoint import load_checkpoint, load_weights, state_dict_of
+from hrformer_common.checkpoint import load_checkpoint, load_weights, state_dict_of
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -87,7 +87,7 @@ def test_a_stopped_rank_fails_the_run_within_the_timeout(folder_data: Path,
 
 
 def test_shared_collectives_are_no_ops_in_one_process(monkeypatch):
-    from models import hrformer_dist
+    from hrformer_common import dist as hrformer_dist
     assert not hrformer_dist.in_process_group()
     assert (hrformer_dist.rank(), hrformer_dist.world_size()) == (0, 1)
     monkeypatch.setenv("LOCAL_RANK", "3")

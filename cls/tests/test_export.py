@@ -11,9 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from models.hrformer_runtime import (difference, generic_trace_size, make_runner,
+from hrformer_common.tolerance import difference
+from hrformer_common.runtime import (generic_trace_size, make_runner,
                                      window_sizes, _level_sizes)
-from hrformer_testing import assert_matches_reference, fixture, seeded_input
+from hrformer_common.testing import assert_matches_reference, fixture, seeded_input
 from test_official_checkpoint import micro_yaml, official_file
 from config import load_config
 from tools import export, predict

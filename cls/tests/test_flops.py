@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from torch import Tensor, nn
 
-from hrformer_testing import manifest
+from hrformer_common.testing import manifest
 from tools import flops
 
 CLS_DIR = Path(__file__).resolve().parents[1]
 
-# shared/reference/README.md: the original counter's GFLOPs (its table) and fvcore's GMac.
+# The original counter's GFLOPs (its README's table) and fvcore's GMac of the original models.
 CLS_224 = {"hrt_tiny": (1.828, 1.761), "hrt_small": (3.556, 3.460), "hrt_base": (13.713, 13.523)}
 POSE_GMAC = {("hrt_small", (256, 192)): 3.338, ("hrt_small", (384, 288)): 7.350,
              ("hrt_base", (256, 192)): 14.123, ("hrt_base", (384, 288)): 30.938}

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from models import HRFormerClassifier, create_model
-from hrformer_testing import (assert_matches_reference, fixture, load_recipe_weights, manifest,
+from hrformer_common.testing import (assert_matches_reference, fixture, load_recipe_weights, manifest,
                               seeded_input)
 from models.hrformer import DropPath, HRFormerOptions, LocalWindowAttention
 

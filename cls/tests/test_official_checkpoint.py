@@ -14,10 +14,10 @@ from yacs.config import CfgNode
 import main as cls_main
 import models.timm_models  # noqa: F401  (registers hrformer_* in timm)
 from config import load_config
-from hrformer_testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
+from hrformer_common.testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
                               seeded_input)
 from models import build_model
-from models.hrformer_checkpoint import load_checkpoint, load_weights, state_dict_of
+from hrformer_common.checkpoint import load_checkpoint, load_weights, state_dict_of
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -16,7 +16,7 @@ import main as cls_main
 from data import build_loaders
 from engine.loop import Amp
 from models import build_model
-from hrformer_testing import (assert_readme_lists_rows, load_recipe_weights, load_tool,
+from hrformer_common.testing import (assert_readme_lists_rows, load_recipe_weights, load_tool,
                               release_table)
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -15,7 +15,7 @@ import torch
 import main as cls_main
 from conftest import CLS_ROOT, TINY_CONFIG
 from engine.loop import NonFiniteLossError
-from models.hrformer_checkpoint import load_checkpoint
+from hrformer_common.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -11,7 +11,7 @@ import torch
 from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
 import models.timm_models  # noqa: F401  (registers hrformer_tiny/small/base)
-from hrformer_testing import fixture
+from hrformer_common.testing import fixture
 from models import HRFormerClassifier
 from models.hrformer import HRFormerOptions, TransformerBlock
 

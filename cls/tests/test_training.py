@@ -17,8 +17,8 @@ from engine.distributed import DistInfo
 from engine.loop import Amp, RunLog, TrainParts, train_one_epoch
 from engine.optim import build_optimizer, build_scheduler, parameter_groups, scaled_lrs
 from models import build_model
-from models.hrformer_checkpoint import CheckpointError, load_checkpoint, load_weights, state_dict_of
-from models.hrformer_rng import rng_state
+from hrformer_common.checkpoint import CheckpointError, load_checkpoint, load_weights, state_dict_of
+from hrformer_common.rng import rng_state
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from models.hrformer_runtime import export_onnx, make_runner  # noqa: E402
+from hrformer_common.runtime import export_onnx, make_runner  # noqa: E402
 from tools.bench_models import build_model, default_size, is_hrformer  # noqa: E402
 
 SDPA_KERNELS = {  # profiler op name -> what runs

@@ -14,8 +14,8 @@ if str(CLS_ROOT) not in sys.path:
     sys.path.insert(0, str(CLS_ROOT))
 
 from models import MODEL_NAMES, HRFormerClassifier, build_model, create_model  # noqa: E402
-from models.hrformer_checkpoint import load_checkpoint, load_weights, state_dict_of  # noqa: E402
-from models.hrformer_runtime import add_runtime_args  # noqa: E402,F401  (re-exported)
+from hrformer_common.checkpoint import load_checkpoint, load_weights, state_dict_of  # noqa: E402
+from hrformer_common.runtime import add_runtime_args  # noqa: E402,F401  (re-exported)
 
 OUTPUT_NAMES = ("logits",)
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from models.hrformer_runtime import export_and_verify  # noqa: E402
+from hrformer_common.runtime import export_and_verify  # noqa: E402
 from tools import deploy  # noqa: E402
 
 

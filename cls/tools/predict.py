@@ -22,7 +22,8 @@ from PIL import Image
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from models.hrformer_runtime import check_choice, find_images, make_runner  # noqa: E402
+from hrformer_common.images import find_images  # noqa: E402
+from hrformer_common.runtime import check_choice, make_runner  # noqa: E402
 from tools import deploy  # noqa: E402
 
 

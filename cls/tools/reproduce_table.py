@@ -18,7 +18,7 @@ sys.path.insert(0, str(CLS))
 
 import main as cls_main  # noqa: E402
 from engine.distributed import init_distributed  # noqa: E402
-from models.hrformer_reproduce import Row, Tool  # noqa: E402
+from hrformer_common.reproduce import Row, Tool  # noqa: E402
 
 # The released rows (the original README's ImageNet-1K table).
 ROWS = (

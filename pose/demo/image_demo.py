@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from hrformer_pose.deploy import (OUTPUT_NAMES, HeatmapNet, input_size,  # noqa: E402
                                   load_pose_model, use_runner)
-from hrformer_pose.hrformer_runtime import add_runtime_args, make_runner  # noqa: E402
+from hrformer_common.runtime import add_runtime_args, make_runner  # noqa: E402
 from mmpose.apis import inference_topdown  # noqa: E402
 from mmpose.registry import VISUALIZERS  # noqa: E402
 from mmpose.structures import merge_data_samples  # noqa: E402

@@ -1,7 +1,7 @@
 """Checkpoint files under mmengine: safe local loading, shape checks, a crash-safe hook.
 
 Loading: every local checkpoint mmengine reads (`init_model`, `tools/test.py`, `--resume`,
-`--load-from`, `load_from`) goes through `hrformer_checkpoint.load_checkpoint`: weights-only
+`--load-from`, `load_from`) goes through `hrformer_common.checkpoint.load_checkpoint`: weights-only
 (a pickle that would run code is refused), errors name the file, cls files with their
 pickled yacs config load too. `refuse_shape_mismatches` makes a checkpoint of another
 variant an error naming the file, instead of mmengine's size-mismatch warnings.
@@ -11,7 +11,7 @@ points `last_checkpoint` at the new file before it exists: a kill during a save 
 `max_keep_ckpts=1` leaves no checkpoint at all. Here
 
 - files are written to a temp file in the same folder, fsynced and renamed
-  (`hrformer_checkpoint.write_atomic`, through the `hrformer_atomic_local` file backend);
+  (`hrformer_common.atomic.write_atomic`, through the `hrformer_atomic_local` file backend);
 - outdated checkpoints (and the previous best) are removed only after the new file is
   complete (mmengine's own `remove` calls of the best-checkpoint logic are postponed);
 - `last_checkpoint` is updated last, atomically.
@@ -31,7 +31,8 @@ from mmengine.runner import CheckpointLoader
 from mmpose.registry import HOOKS
 from torch import nn
 
-from .hrformer_checkpoint import CheckpointError, LoadReport, load_checkpoint, write_atomic
+from hrformer_common.atomic import write_atomic
+from hrformer_common.checkpoint import CheckpointError, LoadReport, load_checkpoint
 
 ATOMIC_BACKEND = "hrformer_atomic_local"
 _last_read = {"path": "a checkpoint"}  # named by the shape check, which runs after the read

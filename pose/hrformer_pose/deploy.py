@@ -8,7 +8,7 @@ from typing import Callable
 from mmengine.config import Config
 from torch import Tensor, nn
 
-from .hrformer_runtime import Runner
+from hrformer_common.runtime import Runner
 
 OUTPUT_NAMES = ("heatmaps",)
 

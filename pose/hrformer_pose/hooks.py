@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import logging
-import math
 
+import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmpose.registry import HOOKS
 from torch import Tensor
 
-from .hrformer_rng import gather_rng_states, rng_state, set_rng_state
+from hrformer_common.finite import NonFiniteLossError, check_loss
+from hrformer_common.rng import gather_rng_states, rng_state, set_rng_state
 
-
-class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite."""
+__all__ = ["NonFiniteLossError", "ResumeRandomnessHook", "StopOnNonFiniteLossHook"]
 
 
 @HOOKS.register_module()
@@ -29,16 +28,12 @@ class StopOnNonFiniteLossHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if not outputs or "loss" not in outputs:
             return
-        loss = float(outputs["loss"].detach())
-        if math.isfinite(loss):
-            return
-        terms = {k: float(v.detach()) for k, v in outputs.items()
-                 if isinstance(v, Tensor) and v.numel() == 1}
-        raise NonFiniteLossError(
-            f"training loss is {loss} at iteration {runner.iter + 1} (epoch {runner.epoch + 1}); "
-            f"loss terms {terms}. Stopping before the weights are saved. Usual causes: learning "
-            "rate too high for the batch size, a corrupt image or annotation, or fp16 overflow "
-            "(use AmpOptimWrapper's dynamic loss scale).")
+        loss = outputs["loss"].detach()
+        terms = "" if bool(torch.isfinite(loss).all()) else "; loss terms " + str(
+            {k: float(v.detach()) for k, v in outputs.items()
+             if isinstance(v, Tensor) and v.numel() == 1})
+        # A collective in a process group: every rank stops at the same iteration.
+        check_loss(loss, f"iteration {runner.iter + 1} (epoch {runner.epoch + 1})", terms)
 
 
 @HOOKS.register_module()

@@ -6,7 +6,7 @@ from collections import Counter
 from mmengine.logging import print_log
 from torch import nn
 
-from .hrformer_checkpoint import LoadReport, backbone_state_dict, load_checkpoint, load_weights
+from hrformer_common.checkpoint import LoadReport, backbone_state_dict, load_checkpoint, load_weights
 from .mmpose_layout import from_mmpose_layout
 
 # Modules of the ImageNet model that the pose backbone does not build: the classification

@@ -12,7 +12,7 @@ from mmengine.logging import print_log
 from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS
 
-from . import hrformer_dist
+from hrformer_common import dist as hrformer_dist
 from .config_check import check_hooks, check_option_types, check_top_level
 
 

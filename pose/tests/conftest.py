@@ -1,6 +1,6 @@
 """Shared test helpers: model building per manifest, recipe-weight models, generated data.
 
-Reference data, recipe weights and the tolerance come from the vendored hrformer_testing.py.
+Reference data, recipe weights and the tolerance come from hrformer_common/testing.py.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import hrformer_pose  # noqa: F401  (compat fixes must precede mmpose.apis)
 import pytest
 from hrformer_pose.checkpoint import convert_official_state_dict
 from hrformer_pose.hrformer import preset
-from hrformer_testing import REPO_ROOT, fixture, load_recipe_weights
+from hrformer_common.testing import REPO_ROOT, fixture, load_recipe_weights
 from mmengine.config import Config
 from mmpose.apis import init_model
 from torch import nn

@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import COCO_CONFIGS, POSE
 from hrformer_pose.runtime import adapt_to_device
-from hrformer_testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
+from hrformer_common.testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
                               seeded_input)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope

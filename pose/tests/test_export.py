@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import COCO_CONFIGS, extra_from_layout, layout_of
 from hrformer_pose.deploy import HeatmapNet, load_pose_model, use_runner
-from hrformer_pose.hrformer_runtime import make_runner
-from hrformer_testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
+from hrformer_common.runtime import make_runner
+from hrformer_common.testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
                               seeded_input)
 from mmengine.config import Config
 from tools import export

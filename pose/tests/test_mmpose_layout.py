@@ -10,7 +10,7 @@ import torch
 from conftest import DEMO_CONFIG, POSE, data_options
 from hrformer_pose.hrformer import DropPath, LocalWindowAttention
 from hrformer_pose.mmpose_layout import from_mmpose_layout, is_mmpose_layout, to_mmpose_layout
-from hrformer_testing import assert_matches_reference
+from hrformer_common.testing import assert_matches_reference
 from mmengine.config import Config
 from mmpose.apis import init_model
 

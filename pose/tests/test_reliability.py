@@ -17,9 +17,9 @@ from conftest import DEMO_CONFIG, POSE, TEST_CONFIG, data_options
 from hrformer_pose.checkpoint import convert_official_state_dict
 from hrformer_pose.config_check import ConfigError
 from hrformer_pose.datasets import AnnotationError
-from hrformer_pose.hrformer_checkpoint import CheckpointError, load_checkpoint
-from hrformer_testing import manifest, recipe_state_dict
-from hrformer_stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
+from hrformer_common.checkpoint import CheckpointError, load_checkpoint
+from hrformer_common.testing import manifest, recipe_state_dict
+from hrformer_common.stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
 from mmengine.config import Config
 from mmpose.apis import init_model
 from mmpose.registry import DATASETS, MODELS
@@ -86,7 +86,7 @@ def test_checkpoint_of_another_variant_is_an_error_naming_the_file(tmp_path):
 # .pth it writes (the first, epoch_1.pth, completes), so the test can kill -9 mid-save.
 HANG_IN_SECOND_SAVE = """
 import io, runpy, sys, time
-import hrformer_pose.hrformer_checkpoint as hc
+import hrformer_common.atomic as atomic
 saves = []
 class Stalling(io.FileIO):
     def write(self, data):
@@ -96,7 +96,7 @@ class Stalling(io.FileIO):
 def opener(path, mode):
     saves.append(path) if ".pth" in str(path) else None
     return Stalling(path, "w")
-hc.open = opener
+atomic.open = opener
 marker, sys.argv = sys.argv[1], sys.argv[2:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hrformer_testing import (assert_readme_lists_rows, load_tool, manifest,
+from hrformer_common.testing import (assert_readme_lists_rows, load_tool, manifest,
                               recipe_state_dict, release_table)
 from demo.stick_figures import make_split
 from mmpose.apis import inference_topdown, init_model

@@ -15,7 +15,7 @@ from conftest import DEMO_CONFIG, POSE, data_options
 from hrformer_pose.backbone import HRT
 from hrformer_pose.hooks import NonFiniteLossError, StopOnNonFiniteLossHook
 from hrformer_pose.pretrained import load_pretrained_backbone
-from hrformer_testing import manifest, recipe_state_dict
+from hrformer_common.testing import manifest, recipe_state_dict
 from mmengine.config import Config
 
 TINY = POSE / "configs/hrformer/coco/hrt_tiny_coco_256x192.py"

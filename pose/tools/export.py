@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose.apis)
 from hrformer_pose.deploy import OUTPUT_NAMES, HeatmapNet, input_size, load_pose_model  # noqa: E402
-from hrformer_pose.hrformer_runtime import export_and_verify  # noqa: E402
+from hrformer_common.runtime import export_and_verify  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 POSE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(POSE))
 
-from hrformer_pose.hrformer_reproduce import Row, Tool  # noqa: E402
+from hrformer_common.reproduce import Row, Tool  # noqa: E402
 
 ANNOTATIONS = "annotations/person_keypoints_val2017.json"
 DETECTIONS = "person_detection_results/COCO_val2017_detections_AP_H_56_person.json"

@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
-from hrformer_pose.hrformer_dist import run_reporting_stalls  # noqa: E402
+from hrformer_common.dist import run_reporting_stalls  # noqa: E402
 from hrformer_pose.runtime import (adapt_to_device, init_cpu_process_group,  # noqa: E402
                                    load_tool_config, parse_tool_args, tool_parser)
 from mmengine.config import Config  # noqa: E402

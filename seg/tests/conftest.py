@@ -1,6 +1,6 @@
 """Shared helpers: the segmentor behind each seg manifest and a cls-layout checkpoint writer.
 
-Reference data, recipe weights and the tolerance come from the vendored hrformer_testing.py.
+Reference data, recipe weights and the tolerance come from hrformer_common/testing.py.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 from yacs.config import CfgNode
 
-from hrformer_testing import fixture, manifest, recipe_state_dict
+from hrformer_common.testing import fixture, manifest, recipe_state_dict
 from lib.models import build_segmentor
 from lib.models.backbones.hrformer import relative_position_index
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from conftest import build_for_manifest, micro_config, save_cls_checkpoint
-from hrformer_testing import load_recipe_weights
+from hrformer_common.testing import load_recipe_weights
 from lib.models import build_backbone
 from lib.models.checkpoint import (IMAGENET_HEAD_PREFIXES, CheckpointError,
                                    load_imagenet_backbone, load_segmentor_checkpoint)

@@ -6,8 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
-from hrformer_testing import assert_matches_reference, fixture, seeded_input
-from lib.models.backbones.hrformer_runtime import make_runner
+from hrformer_common.testing import assert_matches_reference, fixture, seeded_input
+from hrformer_common.runtime import make_runner
 from test_released_checkpoint import MICRO, write_released_checkpoint
 from tools import export, predict
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from conftest import build_for_manifest
-from hrformer_testing import assert_matches_reference, fixture, load_recipe_weights, seeded_input
+from hrformer_common.testing import assert_matches_reference, fixture, load_recipe_weights, seeded_input
 
 
 @pytest.mark.parametrize("fixture_name", ["seg_micro_ocr_v2", "seg_hrt_small_ocr_v2_128x256"])

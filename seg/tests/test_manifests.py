@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from conftest import SEG_MANIFESTS, build_for_manifest
-from hrformer_testing import load_recipe_weights, manifest
+from hrformer_common.testing import load_recipe_weights, manifest
 
 
 @pytest.fixture(scope="module", params=sorted(SEG_MANIFESTS))

@@ -3,8 +3,8 @@ loads strictly through main.py's path, reproduces the original's outputs and eva
 import torch
 
 from helpers_train import DEMO_CONFIG, eval_args, make_dataset
-from hrformer_testing import assert_matches_reference, fixture, load_recipe_weights, seeded_input
-from lib.models.backbones.hrformer_checkpoint import load_checkpoint
+from hrformer_common.testing import assert_matches_reference, fixture, load_recipe_weights, seeded_input
+from hrformer_common.checkpoint import load_checkpoint
 from lib.segmentor.checkpoints import restore_weights
 from lib.segmentor.model_builder import build_model
 from main import load_config, main

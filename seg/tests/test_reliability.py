@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import lib.models.backbones.hrformer_checkpoint as hc
-from hrformer_stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
+import hrformer_common.atomic as atomic
+import hrformer_common.checkpoint as hc
+from hrformer_common.stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
 from helpers_train import DEMO_CONFIG, eval_args, make_dataset, train_args
 from lib.segmentor.trainer import NonFiniteLossError, Trainer
 from main import load_config, main
@@ -92,7 +93,7 @@ def test_full_disk_names_the_file_and_keeps_the_previous_one(trained, tmp_path, 
     folder = tmp_path / "ckpt"
     folder.mkdir()
     (folder / LATEST).write_bytes((ckpt_dir / LATEST).read_bytes())
-    monkeypatch.setattr(hc, "open", lambda path, mode: FullDisk(path, "w"), raising=False)
+    monkeypatch.setattr(atomic, "open", lambda path, mode: FullDisk(path, "w"), raising=False)
     with pytest.raises(OSError, match=f"could not write {folder / LATEST}: no space left on "
                                       "device"):
         main(train_args(data, folder, max_iters=4) + [
@@ -105,7 +106,7 @@ def test_full_disk_names_the_file_and_keeps_the_previous_one(trained, tmp_path, 
 # first save of the run completes), so the test can kill the process in the middle of it.
 HANG_IN_SECOND_SAVE = """
 import sys, time, torch
-import lib.models.backbones.hrformer_checkpoint as hc
+import hrformer_common.checkpoint as hc
 calls = []
 def save(obj, f):
     calls.append(1)

@@ -15,9 +15,9 @@ import torch
 from PIL import Image
 
 from helpers_scripts import script_flags
-from hrformer_testing import assert_readme_lists_rows, manifest, recipe_state_dict, release_table
+from hrformer_common.testing import assert_readme_lists_rows, manifest, recipe_state_dict, release_table
 from lib.models import build_segmentor
-from lib.models.backbones.hrformer_checkpoint import load_weights
+from hrformer_common.checkpoint import load_weights
 from lib.metrics.evaluate import score_folders
 from lib.utils.configer import Configer
 from main import main as seg_main

@@ -8,7 +8,7 @@ from typing import Callable
 from torch import Tensor, nn
 
 from lib.models import SEGMENTORS, build_segmentor
-from lib.models.backbones.hrformer_runtime import Runner, add_runtime_args  # noqa: F401  (re-exported)
+from hrformer_common.runtime import Runner, add_runtime_args  # noqa: F401  (re-exported)
 from lib.models.checkpoint import load_segmentor_checkpoint
 from lib.segmentor.model_builder import resolve_backbone
 

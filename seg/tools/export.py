@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lib.models.backbones.hrformer_runtime import export_and_verify  # noqa: E402
+from hrformer_common.runtime import export_and_verify  # noqa: E402
 from tools import deploy  # noqa: E402
 
 

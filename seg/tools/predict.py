@@ -27,7 +27,8 @@ sys.path.insert(0, str(SEG_ROOT))
 from lib.datasets import build_mapper, build_normalize  # noqa: E402
 from lib.datasets.labels import colorize  # noqa: E402
 from lib.datasets.seg_dataset import read_image  # noqa: E402
-from lib.models.backbones.hrformer_runtime import check_choice, find_images, make_runner  # noqa: E402
+from hrformer_common.images import find_images  # noqa: E402
+from hrformer_common.runtime import check_choice, make_runner  # noqa: E402
 from lib.segmentor.inference import multi_scale_flip, single_scale  # noqa: E402
 from lib.utils.configer import Configer  # noqa: E402
 from tools import deploy  # noqa: E402

@@ -19,7 +19,7 @@ sys.path.insert(0, str(SEG))
 
 import torch  # noqa: E402
 
-from lib.models.backbones.hrformer_reproduce import Row, Tool  # noqa: E402
+from hrformer_common.reproduce import Row, Tool  # noqa: E402
 from lib.segmentor.tester import run_test  # noqa: E402
 from lib.utils import distributed  # noqa: E402
 from lib.utils.logger import setup_logging  # noqa: E402

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from torch import nn
 
-from .backbones.hrformer_checkpoint import (CheckpointError, LoadReport, backbone_state_dict,
+from hrformer_common.checkpoint import (CheckpointError, LoadReport, backbone_state_dict,
                                             load_checkpoint, load_weights, state_dict_of)
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..models.backbones.hrformer_checkpoint import load_weights, state_dict_of
+from hrformer_common.checkpoint import load_weights, state_dict_of
 
 log = logging.getLogger(__name__)
 

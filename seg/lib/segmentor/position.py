@@ -12,7 +12,7 @@ from typing import Iterator
 
 from torch.utils.data import DataLoader
 
-from ..models.backbones.hrformer_rng import gather_rng_states, set_rng_state
+from hrformer_common.rng import gather_rng_states, set_rng_state
 from ..utils import distributed
 
 

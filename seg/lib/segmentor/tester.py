@@ -13,7 +13,7 @@ from ..datasets import build_eval_loader, build_mapper
 from ..datasets.labels import colorize
 from ..utils import distributed
 from ..utils.configer import Configer
-from ..models.backbones.hrformer_checkpoint import load_checkpoint
+from hrformer_common.checkpoint import load_checkpoint
 from .checkpoints import restore_weights
 from .evaluator import evaluate, log_scores
 from .inference import Predictor

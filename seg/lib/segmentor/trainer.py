@@ -7,8 +7,11 @@ import time
 from pathlib import Path
 
 import torch
-
 from torch.nn.parallel import DistributedDataParallel
+
+from hrformer_common.checkpoint import load_checkpoint, save_atomic
+from hrformer_common.finite import NonFiniteLossError, check_loss, check_state_finite
+from hrformer_common.rng import gather_rng_states
 
 from ..datasets import build_eval_loader, build_train_loader
 from ..loss import build_loss
@@ -17,8 +20,6 @@ from ..utils import distributed
 from ..utils.configer import Configer
 from ..utils.logger import ETA
 from .amp import autocast, grad_scaler, resolve_amp
-from ..models.backbones.hrformer_checkpoint import load_checkpoint, save_atomic
-from ..models.backbones.hrformer_rng import gather_rng_states
 from .checkpoints import checkpoint_path, make_checkpoint, restore_weights, unwrap
 from .evaluator import evaluate, log_scores
 from .inference import Predictor
@@ -28,8 +29,7 @@ from .position import LoaderPosition
 log = logging.getLogger(__name__)
 
 
-class NonFiniteLossError(RuntimeError):
-    """The training loss (or a weight about to be saved) became NaN or infinite."""
+__all__ = ["NonFiniteLossError", "Trainer"]
 
 
 class Trainer:
@@ -103,12 +103,7 @@ class Trainer:
             outputs = self.model(images)
         loss = self.loss([o.float() for o in outputs], targets)
         # Agreed by all processes, so that all of them stop (none waits in a collective).
-        bad = distributed.all_reduce_sum((~torch.isfinite(loss.detach())).float().reshape(1))
-        if bad.item() > 0:
-            raise NonFiniteLossError(
-                f"training loss is {loss.item()} at iteration {self.iters + 1} (in "
-                f"{int(bad.item())} process(es)); stopping before the weights are updated or "
-                "saved. Usual causes: a learning rate too high, a corrupt label, fp16 overflow")
+        check_loss(loss, f"iteration {self.iters + 1}")
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
@@ -172,11 +167,7 @@ class Trainer:
         return miou
 
     def _save(self, tag: str, rng: list[dict]) -> None:
-        state = unwrap(self.model).state_dict()
-        bad = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
-        if bad:
-            raise NonFiniteLossError(f"not saving {tag} at iteration {self.iters}: {len(bad)} "
-                                     f"weights are not finite ({', '.join(bad[:5])})")
+        check_state_finite(unwrap(self.model).state_dict(), f"{tag} at iteration {self.iters}")
         self.configer.set("iters", self.iters)
         self.configer.set("max_performance", self.best_miou)
         path = checkpoint_path(self.configer.get("checkpoints.checkpoints_dir"),

@@ -7,10 +7,10 @@ import os
 import torch
 import torch.distributed as dist
 
-from ..models.backbones import hrformer_dist
-from ..models.backbones.hrformer_dist import (  # noqa: F401  (this module's interface)
+from hrformer_common import dist as hrformer_dist
+from hrformer_common.dist import (  # noqa: F401  (this module's interface)
     all_reduce_sum, barrier, local_rank, rank, world_size)
-from ..models.backbones.hrformer_dist import in_process_group as is_distributed
+from hrformer_common.dist import in_process_group as is_distributed
 
 
 def launched_by_torchrun() -> bool:

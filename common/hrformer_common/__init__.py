@@ -1,0 +1,19 @@
+"""Framework-free tooling shared by cls/, pose/ and seg/ (torch, numpy and the standard
+library; onnxruntime / openvino only when chosen).
+
+Edited in `common/hrformer_common/` at the repository root only; `make vendor` copies it into
+each subproject, whose tests check the copy (`vendor.py`).
+
+    atomic       atomic file writes (temp, fsync, rename), stale temps removed
+    checkpoint   weights-only loading of every released layout, load reports, atomic saving
+    dist         process group with a timeout, stalled-rank errors, rank and collectives
+    finite       NonFiniteLossError: stop at a NaN loss, never save non-finite weights
+    images       the images a command was given
+    reproduce    the reproduce-the-table command line
+    rng          random state as weights-only data, for exact resumption
+    runtime      ONNX export and the torch / ONNX Runtime / OpenVINO runners
+    tolerance    the one numerical tolerance (the fixtures')
+    testing      test helpers: test data, deterministic weights, README checks
+    stall        test helper: a stalled rank in a two-process run
+    vendor       `make vendor` and the copies' check
+"""

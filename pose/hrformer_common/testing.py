@@ -1,0 +1,163 @@
+"""Test helpers: the key manifests, fixtures and release tables of `testdata/` (see its
+README), the deterministic weights and seeded input, the tolerance check, and the README checks
+against the release tables (torch and the standard library only).
+
+The test data sits at the repository root, `testdata/`; `HRFORMER_TESTDATA` points elsewhere.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import math
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Iterable, Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from . import vendor
+from .tolerance import difference
+
+# <repository>/<subproject>/hrformer_common/testing.py
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TESTDATA = Path(os.environ.get("HRFORMER_TESTDATA", REPO_ROOT / "testdata"))
+# Buffers a model builds itself; the recipe gives them no values.
+INTEGER_BUFFERS = ("num_batches_tracked", "relative_position_index")
+
+
+@functools.cache
+def manifest(name: str) -> dict:
+    """keys/<name>.json: {"model", "source", "num_params", "keys": [[name, shape, dtype]]}."""
+    with open(TESTDATA / "keys" / f"{name}.json") as f:
+        return json.load(f)
+
+
+@functools.cache
+def fixture(name: str) -> dict:
+    """fixtures/<name>.pt: {"manifest", "cases": [{"input_shape", "outputs"}], ...}."""
+    return torch.load(TESTDATA / "fixtures" / f"{name}.pt", weights_only=True)
+
+
+def recipe_state_dict(manifest_keys: Sequence[Sequence]) -> dict[str, Tensor]:
+    """Deterministic weights for a key manifest (RECIPE.md), in the manifest's key names.
+
+    Integer buffers are skipped: the model keeps the values it builds.
+    """
+    state = {}
+    for i, (name, shape, dtype) in enumerate(manifest_keys):
+        if dtype.startswith("int"):
+            continue
+        g = torch.Generator().manual_seed(1000 + i)
+        if name.endswith("running_mean"):
+            t = torch.randn(shape, generator=g) * 0.1
+        elif name.endswith("running_var"):
+            t = torch.rand(shape, generator=g) + 0.5
+        elif name.endswith(".weight") and len(shape) == 1:
+            t = 1.0 + torch.randn(shape, generator=g) * 0.1
+        elif name.endswith("relative_position_bias_table"):
+            t = torch.randn(shape, generator=g)
+        elif len(shape) >= 2:
+            t = torch.randn(shape, generator=g) / math.sqrt(math.prod(shape[1:]))
+        else:
+            t = torch.randn(shape, generator=g) * 0.02
+        state[name] = t.float()
+    return state
+
+
+def seeded_input(shape: Sequence[int]) -> Tensor:
+    """The reference input: standard normal from a generator seeded with 0."""
+    return torch.randn(list(shape), generator=torch.Generator().manual_seed(0))
+
+
+def load_recipe_weights(model: nn.Module, manifest_name: str,
+                        rename: Callable[[Mapping[str, Tensor]], dict[str, Tensor]] | None = None
+                        ) -> dict[str, Tensor]:
+    """Load the recipe weights of a manifest into `model` and return them.
+
+    `rename` maps the manifest's key names to the model's (e.g. mmpose's head prefix). Every
+    weight must fit by name and shape; only integer buffers may stay as the model built them.
+    """
+    state = recipe_state_dict(manifest(manifest_name)["keys"])
+    if rename is not None:
+        state = rename(state)
+    own = model.state_dict()
+    bad_shapes = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    assert not bad_shapes, f"{manifest_name}: shape mismatch for {bad_shapes[:5]}"
+    result = model.load_state_dict(state, strict=False)
+    assert not result.unexpected_keys, f"{manifest_name}: unexpected {result.unexpected_keys[:5]}"
+    missing = [k for k in result.missing_keys if not k.endswith(INTEGER_BUFFERS)]
+    assert not missing, f"{manifest_name}: missing {missing[:5]}"
+    return state
+
+
+def assert_matches_reference(out: Tensor, ref: Tensor, what: str) -> None:
+    """The tolerance of `tolerance.py`, elementwise: |out - ref| <= 2e-5 * max|ref| + 1e-4."""
+    assert out.shape == ref.shape, f"{what}: shape {tuple(out.shape)} != {tuple(ref.shape)}"
+    d = difference(what, out, ref)
+    assert d.ok, f"{what}: max error {d.max_abs:.3e} > {d.bound:.3e}"
+
+
+@functools.cache
+def _releases() -> list[dict]:
+    with open(TESTDATA / "releases.json") as f:
+        return json.load(f)["sections"]
+
+
+def release_table(title: str) -> list[dict[str, str]]:
+    """The rows of the release table whose title starts with `title` (e.g. "Cityscapes",
+    "Results on COCO `val2017`"), one dict per row keyed by the table's header."""
+    for section in _releases():
+        if section["title"].startswith(title):
+            return [dict(row) for row in section["rows"]]
+    raise KeyError(f"no release table titled {title!r} in {TESTDATA / 'releases.json'}")
+
+
+def load_tool(path: Path) -> ModuleType:
+    """Import a script of a tools/ folder (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_readme_lists_rows(readme: str, rows: Iterable) -> None:
+    """Each released row (`hrformer_reproduce.Row`) stands in exactly one table line of the
+    README (path relative to the repository root), with its log link and checkpoint file name."""
+    lines = (REPO_ROOT / readme).read_text().splitlines()
+    for row in rows:
+        found = [line for line in lines if line.startswith("|") and row.ckpt_link in line]
+        assert len(found) == 1, (readme, row.name)
+        assert row.log_link in found[0] and f"`{row.file}`" in found[0], (readme, row.name)
+
+
+def vendored_copy_problems(subproject: str) -> list[str]:
+    """`vendor.problems` for this copy of the package (in `subproject`: cls, pose or seg),
+    against `common/` where the repository has it."""
+    canonical = REPO_ROOT / vendor.CANONICAL
+    return vendor.problems(Path(__file__).resolve().parents[1], subproject,
+                           canonical if canonical.is_dir() else None)
+
+
+def assert_a_changed_byte_is_found(subproject: str, tmp_path: Path) -> None:
+    """A copy of `subproject`'s shared files, alone in `tmp_path` (no common/ beside it): it
+    checks clean against SHA256SUMS, then one flipped byte of any file is reported."""
+    source = Path(__file__).resolve().parents[1]
+    copy = tmp_path / subproject
+    names = vendor.package_files(source / vendor.PACKAGE) + [vendor.SUMS]
+    core = Path(vendor.CORE_FOLDERS[subproject]) / vendor.CORE
+    for relative in [Path(vendor.PACKAGE) / n for n in names] + [core]:
+        (copy / relative).parent.mkdir(parents=True, exist_ok=True)
+        (copy / relative).write_bytes((source / relative).read_bytes())
+    assert vendor.problems(copy, subproject) == []
+    for relative in (core, Path(vendor.PACKAGE) / "checkpoint.py"):
+        original = (copy / relative).read_bytes()
+        changed = bytearray(original)
+        changed[len(changed) // 2] ^= 1
+        (copy / relative).write_bytes(bytes(changed))
+        found = vendor.problems(copy, subproject)
+        assert len(found) == 1 and str(copy / relative) in found[0], found
+        assert "make vendor" in found[0]
+        (copy / relative).write_bytes(original)
