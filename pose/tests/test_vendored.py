@@ -1,18 +1,7 @@
-"""The shared sources copied into this subproject (`hrformer_common/` and the backbone core)
-are exactly those of common/ at the repository root; a changed copy fails here, naming the
-file and the fix (`make vendor`)."""
-from __future__ import annotations
-
-from pathlib import Path
-
-from hrformer_common.testing import assert_a_changed_byte_is_found, vendored_copy_problems
-
-SUBPROJECT = "pose"
+"""This subproject's copies of common/ (`hrformer_common/`, the core) are checked: a changed
+byte fails here, naming the file and the fix (`make vendor`)."""
+from hrformer_common.testing import check_vendored_copies
 
 
-def test_copies_match_the_canonical_source() -> None:
-    assert vendored_copy_problems(SUBPROJECT) == []
-
-
-def test_a_changed_byte_in_a_copy_is_found(tmp_path: Path) -> None:
-    assert_a_changed_byte_is_found(SUBPROJECT, tmp_path)
+def test_vendored_copies_match_common(tmp_path) -> None:
+    check_vendored_copies("pose", tmp_path)

@@ -141,9 +141,12 @@ def vendored_copy_problems(subproject: str) -> list[str]:
                            canonical if canonical.is_dir() else None)
 
 
-def assert_a_changed_byte_is_found(subproject: str, tmp_path: Path) -> None:
-    """A copy of `subproject`'s shared files, alone in `tmp_path` (no common/ beside it): it
-    checks clean against SHA256SUMS, then one flipped byte of any file is reported."""
+def check_vendored_copies(subproject: str, tmp_path: Path) -> None:
+    """The copies in `subproject` match common/ (where the repository has it) and their
+    SHA256SUMS; and, copied alone to `tmp_path` (no common/ beside them), they check clean,
+    while one flipped byte in the core or in a module is reported with the fix."""
+    problems = vendored_copy_problems(subproject)
+    assert not problems, "\n".join(problems)
     source = Path(__file__).resolve().parents[1]
     copy = tmp_path / subproject
     names = vendor.package_files(source / vendor.PACKAGE) + [vendor.SUMS]
