@@ -73,46 +73,79 @@ def select_rows(rows: Sequence[Row], names: Sequence[str] | None) -> list[Row]:
     return [by_name[name] for name in names]
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else repr(err)}"
+
+
+def evaluate_row(row: Row, path: Path, data: Path, evaluate: Evaluate,
+                 work_dir: Path) -> tuple[Mapping[str, float], str | None]:
+    """(measured metrics, None), or ({}, the error) when this row's evaluation fails: a bad
+    file fails its own row only."""
+    try:
+        measured = evaluate(row, path, data, work_dir / Path(row.file).stem)
+    except Exception as err:  # any failure of this row; the other rows still run
+        return {}, _first_line(err)
+    except SystemExit as err:  # a task's command line that exits on bad input
+        return {}, f"exited with status {err.code}"
+    missing = [metric for metric in row.paper if metric not in measured]
+    if missing:
+        return {}, f"the evaluation gave no {missing} (it gave {sorted(measured)})"
+    return measured, None
+
+
 def reproduce(rows: Sequence[Row], checkpoints: Path, data: Path, evaluate: Evaluate,
-              work_dir: Path) -> list[dict]:
-    """Evaluate every row whose file is in `checkpoints`; one record per row and metric."""
+              work_dir: Path, on_row: Callable[[list[dict]], None] = lambda records: None
+              ) -> list[dict]:
+    """Evaluate every row whose file is in `checkpoints`; one record per row and metric.
+    A row whose evaluation fails is recorded with its error (`"error"`) and the next row
+    runs; `on_row(records so far)` is called after each row."""
     if not checkpoints.is_dir():
         raise FileNotFoundError(f"--checkpoints folder {checkpoints} does not exist")
     present = {row.name: checkpoints / row.file for row in rows
                if (checkpoints / row.file).is_file()}
     if present and not data.is_dir():
         raise FileNotFoundError(f"--data folder {data} does not exist")
-    records = []
+    records: list[dict] = []
     for index, row in enumerate(rows, 1):
         path = present.get(row.name)
+        measured: Mapping[str, float] = {}
+        error = None
         if path is None:
             report(f"[{index}/{len(rows)}] {row.name}: missing {checkpoints / row.file} "
                    f"(download: {row.ckpt_link})")
-            measured: Mapping[str, float] = {}
         else:
             report(f"[{index}/{len(rows)}] {row.name}: evaluating {path}")
-            measured = evaluate(row, path, data, work_dir / Path(row.file).stem)
-            report(f"[{index}/{len(rows)}] {row.name}: " + ", ".join(
-                f"{metric} {measured[metric]:.2f} (paper {paper})"
-                for metric, paper in row.paper.items()))
+            measured, error = evaluate_row(row, path, data, evaluate, work_dir)
+            report(f"[{index}/{len(rows)}] {row.name}: " + (f"FAILED: {error}" if error else
+                   ", ".join(f"{metric} {measured[metric]:.2f} (paper {paper})"
+                             for metric, paper in row.paper.items())))
         for metric, paper in row.paper.items():
             value = measured.get(metric)
             records.append({"row": row.name, "metric": metric, "paper": float(paper),
                             "measured": None if value is None else float(value),
-                            "file": row.file, "link": row.ckpt_link})
+                            "error": error, "file": row.file, "link": row.ckpt_link})
+        on_row(records)
     return records
 
 
 def markdown(records: Sequence[dict]) -> str:
     lines = ["| row | metric | paper | measured | delta | file |", "|---|---|---|---|---|---|"]
     for r in records:
-        if r["measured"] is None:
+        if r.get("error"):
+            measured, delta = f"FAILED: {r['error'].replace('|', '/')}", ""
+        elif r["measured"] is None:
             measured, delta = f"missing ([download]({r['link']}))", ""
         else:
             measured, delta = f"{r['measured']:.2f}", f"{r['measured'] - r['paper']:+.2f}"
         lines.append(f"| {r['row']} | {r['metric']} | {r['paper']:.1f} | {measured} | {delta} "
                      f"| `{r['file']}` |")
     return "\n".join(lines) + "\n"
+
+
+def failed_rows(records: Sequence[dict]) -> list[str]:
+    """The rows whose evaluation failed, in table order."""
+    return list(dict.fromkeys(r["row"] for r in records if r.get("error")))
 
 
 @dataclass(frozen=True)
@@ -126,29 +159,40 @@ class Tool:
     work_dir: str
 
     def run(self, argv: Sequence[str] | None = None) -> list[dict]:
-        """Parse, evaluate, report; the process group the evaluations joined is closed at
-        the end."""
+        """Parse, evaluate, report; the table and JSON are rewritten after every row, so a
+        failed or interrupted run keeps what it measured. The process group the evaluations
+        joined is closed at the end."""
         args = build_parser(self.description, self.rows, self.data_help,
                             self.work_dir).parse_args(argv)
+
+        def write(records: list[dict]) -> None:
+            if not is_main_process():
+                return
+            if args.out:
+                write_text_atomic(markdown(records), args.out)
+            if args.json:
+                write_text_atomic(json.dumps(records, indent=1) + "\n", args.json)
+
         try:
             records = reproduce(select_rows(self.rows, args.rows), args.checkpoints, args.data,
-                                self.evaluate, args.work_dir)
+                                self.evaluate, args.work_dir, on_row=write)
         finally:
             if in_process_group():
                 dist.destroy_process_group()
         if is_main_process():
-            table = markdown(records)
-            print(table, end="")
-            if args.out:
-                write_text_atomic(table, args.out)
-            if args.json:
-                write_text_atomic(json.dumps(records, indent=1) + "\n", args.json)
+            print(markdown(records), end="")
         return records
 
     def cli(self) -> None:
-        """`run` for `python tools/reproduce_table.py`: bad input exits 2 with its message."""
+        """`run` for `python tools/reproduce_table.py`: bad input exits 2 with its message;
+        when a row failed, the status is 1 (after every other row ran and was written)."""
         try:
-            self.run()
+            records = self.run()
         except (FileNotFoundError, ValueError) as err:
             print(f"reproduce_table.py: {err}", file=sys.stderr)
             sys.exit(2)
+        failed = failed_rows(records)
+        if failed:
+            print(f"reproduce_table.py: {len(failed)} row(s) failed: {', '.join(failed)} "
+                  "(see the table)", file=sys.stderr)
+            sys.exit(1)

@@ -48,7 +48,7 @@ def test_empty_folder_lists_every_row_missing(tmp_path, capsys):
         for metric in ("acc@1", "acc@5")]
     assert all(r["measured"] is None for r in records)
     assert records[2] == {"row": "HRFormer-S", "metric": "acc@1", "paper": 81.2,
-                          "measured": None, "file": "hrt_small.pth",
+                          "measured": None, "error": None, "file": "hrt_small.pth",
                           "link": "https://1drv.ms/u/s!Ai-PFrdirDvwj1cc3tSp4kIKI_JH?e=bHW7xj"}
     table = (tmp_path / "t.md").read_text()
     assert table.count("missing ([download](https://1drv.ms/") == 6
@@ -90,7 +90,7 @@ def predicted_labels(checkpoint: Path, data: Path, tmp_path: Path) -> list[int]:
         return [int(v) for images, _, _ in loader for v in model(images).float().argmax(1)]
 
 
-def test_one_checkpoint_is_measured(tmp_path):
+def test_one_checkpoint_is_measured_after_a_truncated_one_failed(tmp_path):
     rng = np.random.default_rng(0)
     images = []
     for _ in range(3):
@@ -107,15 +107,38 @@ def test_one_checkpoint_is_measured(tmp_path):
     torch.save({"model": model.state_dict()}, ckpts / "hrt_tiny.pth")
     labels = predicted_labels(ckpts / "hrt_tiny.pth", data, tmp_path)
     write_zip_imagenet(data, labels, images)
-    records = tool.run(["--checkpoints", str(ckpts), "--data", str(data),
-                        "--out", str(tmp_path / "t.md"), "--work_dir", str(tmp_path / "work")])
+    # A truncated file, evaluated first: its row fails on its own, the next one runs.
+    (ckpts / "hrt_small.pth").write_bytes((ckpts / "hrt_tiny.pth").read_bytes()[:5000])
+    records = tool.run(["--checkpoints", str(ckpts), "--data", str(data), "--rows",
+                        "HRFormer-S", "HRFormer-T", "--out", str(tmp_path / "t.md"),
+                        "--json", str(tmp_path / "t.json"), "--work_dir", str(tmp_path / "work")])
     measured = {(r["row"], r["metric"]): r["measured"] for r in records}
-    assert measured.pop(("HRFormer-T", "acc@1")) == 100.0
-    assert measured.pop(("HRFormer-T", "acc@5")) == 100.0
-    assert set(measured.values()) == {None}
+    assert measured == {("HRFormer-T", "acc@1"): 100.0, ("HRFormer-T", "acc@5"): 100.0,
+                        ("HRFormer-S", "acc@1"): None, ("HRFormer-S", "acc@5"): None}
+    errors = {r["row"]: r["error"] for r in records}
+    assert errors["HRFormer-T"] is None
+    assert errors["HRFormer-S"].startswith(f"CheckpointError: cannot read checkpoint "
+                                           f"{ckpts / 'hrt_small.pth'} (truncated")
+    assert json.loads((tmp_path / "t.json").read_text()) == records
     assert (tmp_path / "work/hrt_tiny/hrt_tiny/eval/config.yaml").is_file()
-    assert "| HRFormer-T | acc@1 | 78.6 | 100.00 | +21.40 | `hrt_tiny.pth` |" in \
-        (tmp_path / "t.md").read_text()
+    table = (tmp_path / "t.md").read_text()
+    assert "| HRFormer-T | acc@1 | 78.6 | 100.00 | +21.40 | `hrt_tiny.pth` |" in table
+    assert "| HRFormer-S | acc@1 | 81.2 | FAILED: CheckpointError: cannot read checkpoint" in table
+
+
+def test_cli_exits_non_zero_after_writing_a_failed_row(tmp_path, monkeypatch):
+    ckpts = tmp_path / "ckpts"
+    ckpts.mkdir()
+    (ckpts / "hrt_base.pth").write_bytes(b"PK\x03\x04 not a whole file")
+    (tmp_path / "data").mkdir()
+    monkeypatch.setattr("sys.argv", ["reproduce_table.py", "--checkpoints", str(ckpts),
+                                     "--data", str(tmp_path / "data"), "--json",
+                                     str(tmp_path / "t.json")])
+    with pytest.raises(SystemExit) as exit_status:
+        tool.TOOL.cli()
+    assert exit_status.value.code == 1
+    records = json.loads((tmp_path / "t.json").read_text())
+    assert [r["row"] for r in records if r["error"]] == ["HRFormer-B", "HRFormer-B"]
 
 
 @pytest.mark.parametrize("readme", ["README.md", "cls/README.md"])

@@ -41,7 +41,8 @@ def test_empty_folder_lists_every_row_missing(tmp_path):
     assert json.loads((tmp_path / "t.json").read_text()) == records
     assert len(records) == 24 and all(r["measured"] is None for r in records)
     assert records[0] == {"row": "HRFormer-S 256x192", "metric": "AP", "paper": 74.0,
-                          "measured": None, "file": "hrt_small_coco_256x192.pth",
+                          "measured": None, "error": None,
+                          "file": "hrt_small_coco_256x192.pth",
                           "link": "https://1drv.ms/u/s!Ai-PFrdirDvwj2PC53KZd-7v3X0H?e=hUZ0fE"}
 
 
@@ -69,32 +70,41 @@ def write_coco(root: Path, config: Path, checkpoint: Path) -> None:
      ).write_text(json.dumps(detections))
 
 
-def test_one_checkpoint_is_measured(tmp_path):
+def test_one_checkpoint_is_measured_after_a_truncated_one_failed(tmp_path):
     torch.set_num_threads(1)
-    row = tool.ROWS[0]
+    row, truncated = tool.ROWS[0], tool.ROWS[1]
     ckpts = tmp_path / "ckpts"
     ckpts.mkdir()
     # The released layout (`keypoint_head.*`) of the HRFormer-S manifest, recipe weights.
     torch.save({"state_dict": recipe_state_dict(manifest("pose_hrt_small")["keys"])},
                ckpts / row.file)
     write_coco(tmp_path / "data", POSE / row.settings["config"], ckpts / row.file)
+    (ckpts / truncated.file).write_bytes((ckpts / row.file).read_bytes()[:5000])
     records = tool.run(["--checkpoints", str(ckpts), "--data", str(tmp_path / "data"),
-                        "--rows", row.name, "--work_dir", str(tmp_path / "work"),
-                        "--out", str(tmp_path / "t.md")])
-    measured = {r["metric"]: r["measured"] for r in records}
+                        "--rows", truncated.name, row.name, "--work_dir", str(tmp_path / "work"),
+                        "--out", str(tmp_path / "t.md"), "--json", str(tmp_path / "t.json")])
+    measured = {r["metric"]: r["measured"] for r in records if r["row"] == row.name}
     assert measured["AP"] == pytest.approx(100.0)
     assert measured["AP50"] == measured["AP75"] == measured["AR"] == pytest.approx(100.0)
-    assert "| HRFormer-S 256x192 | AP | 74.0 | 100.00 | +26.00 |" in (tmp_path / "t.md").read_text()
+    failed = [r for r in records if r["row"] == truncated.name]
+    assert all(r["measured"] is None for r in failed)
+    assert failed[0]["error"].startswith(f"CheckpointError: cannot read checkpoint "
+                                         f"{ckpts / truncated.file} (truncated")
+    assert json.loads((tmp_path / "t.json").read_text()) == records
+    table = (tmp_path / "t.md").read_text()
+    assert "| HRFormer-S 256x192 | AP | 74.0 | 100.00 | +26.00 |" in table
+    assert "| HRFormer-S 384x288 | AP | 75.6 | FAILED: CheckpointError:" in table
 
 
-def test_missing_detections_file_is_named(tmp_path):
+def test_missing_annotations_file_is_named_in_the_row(tmp_path):
     ckpts = tmp_path / "ckpts"
     ckpts.mkdir()
     (ckpts / tool.ROWS[0].file).write_bytes(b"")
     (tmp_path / "data" / "coco").mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match="person_keypoints_val2017.json does not exist"):
-        tool.run(["--checkpoints", str(ckpts), "--data", str(tmp_path / "data"),
-                  "--rows", tool.ROWS[0].name, "--work_dir", str(tmp_path / "work")])
+    records = tool.run(["--checkpoints", str(ckpts), "--data", str(tmp_path / "data"),
+                        "--rows", tool.ROWS[0].name, "--work_dir", str(tmp_path / "work")])
+    assert records[0]["error"].startswith("FileNotFoundError: ")
+    assert "person_keypoints_val2017.json does not exist" in records[0]["error"]
 
 
 @pytest.mark.parametrize("readme", ["README.md", "pose/README.md"])

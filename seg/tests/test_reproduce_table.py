@@ -61,7 +61,7 @@ def test_empty_folder_lists_every_row_missing(tmp_path):
     assert json.loads((tmp_path / "t.json").read_text()) == records
     assert len(records) == 24 and all(r["measured"] is None for r in records)
     assert records[0] == {"row": "Cityscapes OCRNet HRFormer-S 7x7", "metric": "mIoU",
-                          "paper": 80.0, "measured": None,
+                          "paper": 80.0, "measured": None, "error": None,
                           "file": "cityscapes_hrt_small_ocr_v2_ohem.pth",
                           "link": "https://1drv.ms/u/s!Ai-PFrdirDvwj3Wsg-_ApKUAEUft?e=BnhLal"}
 
@@ -76,7 +76,7 @@ def write_pascal_checkpoint(path: Path) -> None:
     torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}, path)
 
 
-def test_one_checkpoint_is_measured(tmp_path, monkeypatch):
+def test_one_checkpoint_is_measured_after_a_truncated_one_failed(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     # Speed only: the PASCAL-Context configs resize images to a short side of 520 first; the
     # tiny images are tested at their own size (every other setting is the row's).
@@ -102,9 +102,19 @@ def test_one_checkpoint_is_measured(tmp_path, monkeypatch):
     for path in (tmp_path / "pred" / "label").glob("*.png"):
         shutil.copyfile(path, val / "label" / path.name)
         assert len(np.unique(np.asarray(Image.open(path)))) > 1   # not one constant class
-    records = tool.run(["--checkpoints", str(ckpts), "--data", str(data), "--rows", row.name,
-                        "--out", str(tmp_path / "t.md"), "--work_dir", str(tmp_path / "work")])
-    measured = {r["metric"]: r["measured"] for r in records}
+    truncated = next(r for r in tool.ROWS if r.name == "PASCAL-Context OCRNet HRFormer-B 7x7")
+    (ckpts / truncated.file).write_bytes((ckpts / row.file).read_bytes()[:5000])
+    records = tool.run(["--checkpoints", str(ckpts), "--data", str(data), "--rows",
+                        truncated.name, row.name, "--out", str(tmp_path / "t.md"),
+                        "--json", str(tmp_path / "t.json"), "--work_dir", str(tmp_path / "work")])
+    failed = [r for r in records if r["row"] == truncated.name]
+    assert [r["measured"] for r in failed] == [None, None]
+    assert failed[0]["error"].startswith(f"CheckpointError: cannot read checkpoint "
+                                         f"{ckpts / truncated.file} (truncated")
+    assert json.loads((tmp_path / "t.json").read_text()) == records
+    assert f"| {truncated.name} | mIoU | 56.3 | FAILED: CheckpointError:" in \
+        (tmp_path / "t.md").read_text()
+    measured = {r["metric"]: r["measured"] for r in records if r["row"] == row.name}
     assert measured["mIoU"] == pytest.approx(100.0)
     # The multi-scale + flip predictions it wrote, scored by the offline evaluator.
     configer = Configer.from_file(SEG / "configs/pascal_context/H_48_D_4.json")
