@@ -263,3 +263,45 @@ def test_evaluate_on_prepared_val(dataset, tmp_path):
     score = score_folders(Configer.from_file(str(config)), pred, gt)
     assert score.miou() == pytest.approx(_expected_swap_miou(gt, data, a, b), abs=1e-12)
     assert score.miou() < 1.0
+
+
+def test_upper_case_suffixes_are_found(tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    expected = write_ade20k(src)
+    for image in (src / "ADEChallengeData2016" / "images").rglob("*.jpg"):
+        image.rename(image.with_suffix(".JPG"))
+    prepare("ade20k", src, dst)
+    for (split, stem), label in expected.items():
+        assert (dst / split / "image" / f"{stem}.jpg").is_file()
+        np.testing.assert_array_equal(_read(dst / split / "label" / f"{stem}.png"), label)
+
+
+@pytest.mark.parametrize("dataset", ["ade20k", "cityscapes"])
+def test_a_source_without_images_is_an_error_naming_what_was_searched(dataset, tmp_path):
+    src = tmp_path / "src"
+    WRITERS[dataset](src)
+    for image in [*src.rglob("*.jpg"), *src.rglob("*_leftImg8bit.png")]:
+        image.unlink()
+    with pytest.raises(FileNotFoundError, match=r"train: no images found; searched .*"
+                                                r"\(any letter case\) in .*(training|train)$"):
+        prepare(dataset, src, tmp_path / "dst")
+    assert not (tmp_path / "dst").exists()
+
+
+@pytest.mark.parametrize("link", [False, True])
+def test_rerun_redoes_a_file_cut_short_under_its_final_name(link, tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    expected = write_ade20k(src)
+    prepare("ade20k", src, dst, link=link)
+    image = dst / "val" / "image" / "ADE_val_00000001.jpg"
+    label = dst / "val" / "label" / "ADE_val_00000002.png"
+    whole_image = image.read_bytes()
+    image.unlink()
+    image.write_bytes(whole_image[:len(whole_image) // 2])   # a copy cut short, a plain file
+    label.write_bytes(label.read_bytes()[:40])
+    stale = label.with_name(f".{label.name}.tmp-999999")     # a killed write's temp file
+    stale.write_bytes(b"partial")
+    prepare("ade20k", src, dst, link=link)
+    assert image.is_symlink() == link and image.read_bytes() == whole_image
+    np.testing.assert_array_equal(_read(label), expected["val", "ADE_val_00000002"])
+    assert not stale.exists()

@@ -4,8 +4,11 @@
         --ori_root_dir SRC --save_dir DST [--link] [--coarse]
 
 SRC is the folder the official archives were extracted into (see seg/README.md, "Data");
-DST is `$DATA_ROOT/<dataset folder>`. Re-running skips finished files; at the end the image
-counts are compared with the official split sizes.
+DST is `$DATA_ROOT/<dataset folder>`. Image suffixes match in any letter case (`.JPG`); a
+split with no image at all is an error naming where it was searched. Re-running skips the
+files that are finished (an image copy of the source's size, or the right link; a label PNG
+that decodes) and redoes any other; at the end the image counts are compared with the
+official split sizes.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tools.prepare import DATASETS  # noqa: E402
-from tools.prepare.common import compare_counts, write_split  # noqa: E402
+from tools.prepare.common import compare_counts, require_samples, write_split  # noqa: E402
 
 
 def prepare(dataset: str, src: Path, dst: Path, link: bool = False,
@@ -26,6 +29,7 @@ def prepare(dataset: str, src: Path, dst: Path, link: bool = False,
         raise ValueError(f"--coarse is for cityscapes only, not {dataset}")
     module = DATASETS[dataset]
     splits = module.splits(src, coarse=coarse)   # lists and pairs everything up front
+    require_samples(dataset, splits)
     for split in splits:
         written, skipped = write_split(split, dst, module.read_label, link,
                                        desc=f"{dataset} {split.dst}")

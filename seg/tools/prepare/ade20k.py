@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import Sample, Split, check_values, read_png_ids, require_dir, require_label
+from .common import (FolderIndex, Sample, Split, check_values, read_png_ids, require_dir,
+                     require_label, with_suffix)
 
 VALID = np.arange(256) <= 150
 SPLITS = {"train": ("training", 20210), "val": ("validation", 2000)}
@@ -26,11 +27,11 @@ def splits(src: Path, coarse: bool = False) -> list[Split]:
     root = _root(src)
     out = []
     for dst, (folder, official) in SPLITS.items():
-        images = sorted(require_dir(root / "images" / folder, f"ADE20K {folder} images")
-                        .glob("ADE_*.jpg"))
-        label_dir = root / "annotations" / folder
-        out.append(Split(dst, [Sample(p, require_label(p, label_dir / f"{p.stem}.png"), p.stem)
-                               for p in images], official))
+        image_dir = require_dir(root / "images" / folder, f"ADE20K {folder} images")
+        labels = FolderIndex(root / "annotations" / folder)
+        out.append(Split(dst, [Sample(p, require_label(p, labels.find(p.stem, ".png")), p.stem)
+                               for p in with_suffix(image_dir, "ADE_*", ".jpg")], official,
+                         f"ADE_*.jpg (any letter case) in {image_dir}"))
     return out
 
 

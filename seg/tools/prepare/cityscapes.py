@@ -14,36 +14,38 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import Sample, Split, check_values, read_png_ids, require_dir, require_label
+from .common import (FolderIndex, Sample, Split, check_values, read_png_ids, require_dir,
+                     require_label, with_suffix)
 
 IMAGE_SUFFIX = "_leftImg8bit.png"
 VALID = np.arange(256) < 34          # label ids 0..33 (license plate, -1, is never drawn)
 OFFICIAL = {"train": 2975, "val": 500, "test": 1525, "train_extra": 19998}
 
 
-def _samples(src: Path, split: str, gt: str | None) -> list[Sample]:
+def _split(src: Path, split: str, gt: str | None) -> Split:
     image_root = require_dir(src / "leftImg8bit" / split, f"Cityscapes {split} images")
-    images = sorted(image_root.glob(f"*/*{IMAGE_SUFFIX}"))
+    images = with_suffix(image_root, f"*/*{IMAGE_SUFFIX[:-len('.png')]}", ".png")
+    labels: dict[str, FolderIndex] = {}
     samples = []
     for image in images:
         stem = image.name[: -len(".png")]
         label = None
         if gt is not None:
-            base = image.name[: -len(IMAGE_SUFFIX)]
-            label = require_label(image, src / gt / split / image.parent.name
-                                  / f"{base}_{gt}_labelIds.png")
+            city = image.parent.name
+            index = labels.setdefault(city, FolderIndex(src / gt / split / city))
+            base = stem[: -len("_leftImg8bit")]
+            label = require_label(image, index.find(f"{base}_{gt}_labelIds", ".png"))
         samples.append(Sample(image, label, stem))
-    return samples
+    return Split(split, samples, OFFICIAL[split],
+                 f"<city>/*{IMAGE_SUFFIX} (any letter case) in {image_root}")
 
 
 def splits(src: Path, coarse: bool = False) -> list[Split]:
-    out = [Split("train", _samples(src, "train", "gtFine"), OFFICIAL["train"]),
-           Split("val", _samples(src, "val", "gtFine"), OFFICIAL["val"])]
+    out = [_split(src, "train", "gtFine"), _split(src, "val", "gtFine")]
     if (src / "leftImg8bit" / "test").is_dir():
-        out.append(Split("test", _samples(src, "test", None), OFFICIAL["test"]))
+        out.append(_split(src, "test", None))
     if coarse:
-        out.append(Split("train_extra", _samples(src, "train_extra", "gtCoarse"),
-                         OFFICIAL["train_extra"]))
+        out.append(_split(src, "train_extra", "gtCoarse"))
     return out
 
 

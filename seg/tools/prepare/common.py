@@ -15,6 +15,8 @@ import scipy.io
 from PIL import Image
 from tqdm import tqdm
 
+from hrformer_common.atomic import atomic_path, temp_path
+
 # A label reader returns the raw-id map of one source label file.
 LabelReader = Callable[[Path], np.ndarray]
 
@@ -29,10 +31,30 @@ class Sample:
 
 @dataclass(frozen=True)
 class Split:
-    """One output split: `dst` under save_dir, its samples, the official image count."""
+    """One output split: `dst` under save_dir, its samples, the official image count, and
+    where the samples were looked for (named when none is found)."""
     dst: str
     samples: list[Sample]
     official: int
+    searched: str
+
+
+def with_suffix(folder: Path, pattern: str, suffix: str) -> list[Path]:
+    """Files of `folder` matching `pattern` + `suffix`, sorted; the suffix in any letter case
+    (`.jpg`, `.JPG`), as archives extracted on other systems name them."""
+    return sorted(p for p in folder.glob(f"{pattern}.*") if p.suffix.lower() == suffix)
+
+
+class FolderIndex:
+    """Look files of one folder up by name, ignoring the suffix's letter case."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._by_lower = {p.name.lower(): p for p in folder.iterdir()} if folder.is_dir() else {}
+
+    def find(self, stem: str, suffix: str) -> Path:
+        """`folder/stem.suffix` (any case of the suffix); the expected path if absent."""
+        return self._by_lower.get(f"{stem}{suffix}".lower(), self.folder / f"{stem}{suffix}")
 
 
 def require_dir(path: Path, what: str) -> Path:
@@ -88,28 +110,42 @@ def read_mat_labels(path: Path, key: str, what: str) -> np.ndarray:
     return ids.astype(np.int64)
 
 
-def _atomic(target: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary name so an interrupted run leaves no half file that a
-    re-run would take for finished."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    write(tmp)
-    os.replace(tmp, target)
-
-
 def _put_image(source: Path, target: Path, link: bool) -> None:
     if link:
-        tmp = target.with_name(f".{target.name}.tmp")
+        tmp = temp_path(target)
         tmp.unlink(missing_ok=True)
         tmp.symlink_to(source.resolve())
         os.replace(tmp, target)
     else:
-        _atomic(target, lambda tmp: shutil.copyfile(source, tmp))
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
 
 
 def _put_label(ids: np.ndarray, target: Path) -> None:
     """Raw ids (already checked against the dataset's range, all below 256) as a PNG."""
-    _atomic(target, lambda tmp: Image.fromarray(ids.astype(np.uint8), mode="L")
-            .save(tmp, format="PNG"))
+    with atomic_path(target) as tmp:
+        Image.fromarray(ids.astype(np.uint8), mode="L").save(tmp, format="PNG")
+
+
+def image_done(source: Path, target: Path, link: bool) -> bool:
+    """Whether `target` is a finished copy (same size) or link of `source`: a file cut short
+    under its final name (a copy by hand, a full disk) is redone, not skipped."""
+    if link:
+        return target.is_symlink() and target.resolve() == source.resolve()
+    return target.is_file() and not target.is_symlink() \
+        and target.stat().st_size == source.stat().st_size
+
+
+def label_done(target: Path) -> bool:
+    """Whether `target` is a whole, decodable label PNG."""
+    if not target.is_file():
+        return False
+    try:
+        with Image.open(target) as image:
+            image.load()
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return True
 
 
 def write_split(split: Split, save_dir: Path, read_label: LabelReader, link: bool,
@@ -124,17 +160,28 @@ def write_split(split: Split, save_dir: Path, read_label: LabelReader, link: boo
     written = skipped = 0
     for sample in tqdm(split.samples, desc=desc, unit="img", file=sys.stderr,
                        dynamic_ncols=True):
-        image_out = image_dir / (sample.name + sample.image.suffix)
+        image_out = image_dir / (sample.name + sample.image.suffix.lower())
         label_out = label_dir / (sample.name + ".png") if sample.label else None
-        if image_out.exists() and (label_out is None or label_out.exists()):
+        image_ok = image_done(sample.image, image_out, link)
+        label_ok = label_out is None or label_done(label_out)
+        if image_ok and label_ok:
             skipped += 1
             continue
-        if label_out is not None and not label_out.exists():
+        if not label_ok:
             _put_label(read_label(sample.label), label_out)
-        if not image_out.exists():
+        if not image_ok:
             _put_image(sample.image, image_out, link)
         written += 1
     return written, skipped
+
+
+def require_samples(dataset: str, splits: Iterable[Split]) -> None:
+    """A split without a single image is an error naming where it was searched (a wrong
+    --ori_root_dir or an unextracted archive), not a count warning."""
+    for split in splits:
+        if not split.samples:
+            raise FileNotFoundError(f"{dataset} {split.dst}: no images found; searched "
+                                    f"{split.searched}")
 
 
 def compare_counts(dataset: str, splits: Iterable[Split]) -> list[str]:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import (Sample, Split, check_values, read_list, read_mat_labels, require_dir,
-                     require_label)
+from .common import (FolderIndex, Sample, Split, check_values, read_list, read_mat_labels,
+                     require_dir, require_label)
 
 # labels.txt ids of the 59 classes: aeroplane, bag, bed, bedclothes, bench, bicycle, bird,
 # boat, book, bottle, building, bus, cabinet, car, cat, ceiling, chair, cloth, computer, cow,
@@ -42,16 +42,18 @@ SPLITS = {"train": 4998, "val": 5105}
 def splits(src: Path, coarse: bool = False) -> list[Split]:
     voc = require_dir(src / "VOCdevkit" / "VOC2010", "PASCAL VOC 2010")
     mats = require_dir(src / "trainval", "PASCAL-Context label maps (trainval.tar.gz)")
+    images, labels = FolderIndex(voc / "JPEGImages"), FolderIndex(mats)
     out = []
     for split, official in SPLITS.items():
         samples = []
-        for name in read_list(voc / "ImageSets" / "Main" / f"{split}.txt"):
-            image = voc / "JPEGImages" / f"{name}.jpg"
+        listed = voc / "ImageSets" / "Main" / f"{split}.txt"
+        for name in read_list(listed):
+            image = images.find(name, ".jpg")
             if not image.is_file():
                 raise FileNotFoundError(f"ImageSets/Main/{split}.txt names {name}, but "
                                         f"{image} does not exist")
-            samples.append(Sample(image, require_label(image, mats / f"{name}.mat"), name))
-        out.append(Split(split, samples, official))
+            samples.append(Sample(image, require_label(image, labels.find(name, ".mat")), name))
+        out.append(Split(split, samples, official, f"the names listed in {listed}"))
     return out
 
 
