@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +127,78 @@ def test_predict_names_imagenet_classes_and_rejects_bad_input(tmp_path) -> None:
     with pytest.raises(SystemExit):
         predict.main([str(tmp_path), "--model", "hrt_tiny", "--checkpoint", "x.pth",
                       "--output", "preds.txt"])
+
+
+def _checkpoint_like(ckpt: Path, path: Path, change) -> Path:
+    """`ckpt` with its weights changed by `change(state) -> state`."""
+    content = torch.load(ckpt, weights_only=False)
+    content["model"] = change(dict(content["model"]))
+    torch.save({"model": content["model"]}, path)
+    return path
+
+
+def _other_classes(state: dict) -> dict:
+    state["classifier.weight"], state["classifier.bias"] = torch.randn(7, 2048), torch.zeros(7)
+    return state
+
+
+def _other_weights(state: dict) -> dict:
+    state["classifier.bias"] = state["classifier.bias"] + 1.0
+    return state
+
+
+def _card_changed(onnx_path: Path, path: Path, **fields) -> Path:
+    """A copy of `onnx_path` whose model card says something else (`fields`), or none."""
+    import onnx
+    from hrformer_common.model_card import KEY_PREFIX, read_card, write_card
+    path.write_bytes(onnx_path.read_bytes())
+    if fields:
+        write_card(path, replace(read_card(onnx_path), **fields))
+    else:
+        model = onnx.load(str(path))
+        kept = [p for p in model.metadata_props if not p.key.startswith(KEY_PREFIX)]
+        del model.metadata_props[:]
+        model.metadata_props.extend(kept)
+        onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+@pytest.mark.parametrize("case, expected", [
+    ("classes", r"num_classes: the file has 10, the run expects 7; architecture: the file is "
+                r"'micro', the run builds 'micro' \(other layers or shapes\)"),
+    ("weights", r"weights: the file was exported from other weights than the checkpoint"),
+    ("task", r"task: the file has 'seg', the run expects 'cls'; outputs: the file has "
+             r"\('out', 'out_aux'\)"),
+    ("no card", r"no HRFormer model card in its metadata"),
+])
+def test_predict_refuses_an_onnx_file_of_another_model(micro_onnx, tmp_path, backend, case,
+                                                       expected) -> None:
+    cfg, ckpt, onnx_path = micro_onnx
+    onnx_file, checkpoint = onnx_path, ckpt
+    if case == "classes":
+        checkpoint = _checkpoint_like(ckpt, tmp_path / "c7.pth", _other_classes)
+    elif case == "weights":
+        checkpoint = _checkpoint_like(ckpt, tmp_path / "w.pth", _other_weights)
+    elif case == "task":
+        onnx_file = _card_changed(onnx_path, tmp_path / "seg.onnx", task="seg",
+                                  outputs=("out", "out_aux"))
+    else:
+        onnx_file = _card_changed(onnx_path, tmp_path / "bare.onnx")
+    images = _photos(tmp_path / "photos", 1)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(onnx_file))}.*{expected}"):
+        predict.main([str(images), "--cfg", str(cfg), "--checkpoint", str(checkpoint),
+                      "--backend", backend, "--onnx", str(onnx_file), "--threads", "1"])
+
+
+def test_a_static_export_records_its_size(micro_onnx, tmp_path) -> None:
+    from hrformer_common.model_card import read_card
+    cfg, ckpt, onnx_path = micro_onnx
+    assert export.main(["--cfg", str(cfg), "--checkpoint", str(ckpt), "--input-size", "64",
+                        "--output", str(tmp_path / "static.onnx"), "--static-hw"]) == 0
+    dynamic, static = read_card(onnx_path), read_card(tmp_path / "static.onnx")
+    assert dynamic.input_size is None and dynamic.task == "cls" and dynamic.num_classes == 10
+    assert static.input_size == "64x64" and static.weights == dynamic.weights
+    assert static.differences(replace(dynamic, input_size="96x80")) == [
+        "input size: the file was traced at a fixed 64x64; this run feeds 96x80 (export "
+        "without --static-hw)"]

@@ -15,9 +15,11 @@ if str(CLS_ROOT) not in sys.path:
 
 from models import MODEL_NAMES, HRFormerClassifier, build_model, create_model  # noqa: E402
 from hrformer_common.checkpoint import load_checkpoint, load_weights, state_dict_of  # noqa: E402
+from hrformer_common.model_card import ModelCard  # noqa: E402
 from hrformer_common.runtime import add_runtime_args  # noqa: E402,F401  (re-exported)
 
 OUTPUT_NAMES = ("logits",)
+INPUT_LAYOUT = "NCHW float32 RGB, ImageNet mean/std (main.py's evaluation transform)"
 
 
 def load_classifier(model_name: str | None, checkpoint: str, cfg: str | None = None) -> nn.Module:
@@ -38,6 +40,17 @@ def load_classifier(model_name: str | None, checkpoint: str, cfg: str | None = N
         raise ValueError(f"{cfg}: not an HRFormer classifier (MODEL.TYPE must be 'hrt')")
     load_weights(model, state, checkpoint)
     return model.eval()
+
+
+def model_card(model: HRFormerClassifier, model_name: str | None, cfg: str | None,
+               input_size: tuple[int, int] | None) -> ModelCard:
+    """The card of a loaded classifier (before folding), as export writes it and a run with
+    an exported file checks it; `input_size` None: any size."""
+    return ModelCard.of(model, task="cls", variant=model_name or Path(cfg).stem,
+                        num_classes=model.classifier.out_features, outputs=OUTPUT_NAMES,
+                        input_layout=INPUT_LAYOUT,
+                        input_size=None if input_size is None else
+                        f"{input_size[0]}x{input_size[1]}")
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:

@@ -40,8 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     height, width = (args.input_size * 2)[:2]
     model = deploy.load_classifier(args.model, args.checkpoint, args.cfg)
+    card = deploy.model_card(model, args.model, args.cfg, (height, width))
     return export_and_verify(model, args.output, deploy.OUTPUT_NAMES, (height, width),
-                             dynamic_hw=not args.static_hw, verify_batch=args.verify_batch)
+                             dynamic_hw=not args.static_hw, verify_batch=args.verify_batch,
+                             card=card)
 
 
 if __name__ == "__main__":

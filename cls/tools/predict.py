@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     size = tuple(transform(Image.new("RGB", (8, 8))).shape[-2:])
     runner = make_runner(args.backend, args.precision, model=model, onnx_path=args.onnx,
                          output_names=deploy.OUTPUT_NAMES, compile=args.compile,
-                         threads=args.threads, export_size=size)
+                         threads=args.threads, export_size=size,
+                         card=deploy.model_card(model, args.model, args.cfg, size))
     print(f"network: {runner.describe()}", file=sys.stderr)
     k = min(args.topk, len(names))
     rows = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+from dataclasses import replace
 import tempfile
 import warnings
 from pathlib import Path
@@ -20,18 +21,13 @@ import torch
 from torch import Tensor, nn
 
 from .atomic import atomic_path
+from .model_card import ModelCard, check_card, window_sizes, write_card
 from .tolerance import difference
 
 BACKENDS = ("torch", "onnxruntime", "openvino")
 PRECISIONS = ("fp32", "bf16")
 OPSET = 18
 STEM_STRIDE, LEVELS = 4, 4
-
-
-def window_sizes(model: nn.Module) -> list[int]:
-    """Every attention window size used in the model (modules with `window` and `heads`)."""
-    return sorted({m.window for m in model.modules()
-                   if isinstance(getattr(m, "window", None), int) and hasattr(m, "heads")})
 
 
 def _level_sizes(size: int) -> list[int]:
@@ -67,11 +63,12 @@ def _dynamic_axes(prefix: str, rank: int, dynamic_hw: bool) -> dict[int, str]:
 
 def export_onnx(model: nn.Module, path: str | Path, output_names: Sequence[str],
                 input_size: tuple[int, int], dynamic_hw: bool = True,
-                batch: int = 1) -> tuple[int, int]:
+                batch: int = 1, card: ModelCard | None = None) -> tuple[int, int]:
     """Export `model` (eval mode) to ONNX with a dynamic batch (and dynamic height / width).
 
     With `dynamic_hw` the trace runs at `generic_trace_size` (see there) instead of
-    `input_size`. Written atomically (`atomic.py`). Returns the traced (height, width).
+    `input_size`. `card` goes into the file's metadata (`model_card.py`), with the traced
+    size when it is fixed. Written atomically (`atomic.py`). Returns the traced (height, width).
     """
     if dynamic_hw:
         side = generic_trace_size(window_sizes(model))
@@ -95,6 +92,9 @@ def export_onnx(model: nn.Module, path: str | Path, output_names: Sequence[str],
         torch.onnx.export(model, (x,), str(tmp), dynamo=False, opset_version=OPSET,
                           input_names=["input"], output_names=list(output_names),
                           dynamic_axes=dynamic)
+        if card is not None:
+            fixed = None if dynamic_hw else f"{traced[0]}x{traced[1]}"
+            write_card(tmp, replace(card, input_size=fixed))
     return traced
 
 
@@ -204,11 +204,13 @@ def check_choice(backend: str, precision: str) -> None:
 def make_runner(backend: str, precision: str, *, model: nn.Module | None = None,
                 onnx_path: str | Path | None = None, output_names: Sequence[str] = ("output",),
                 compile: bool = False, threads: int | None = None,
-                export_size: tuple[int, int] = (224, 224)) -> Runner:
+                export_size: tuple[int, int] = (224, 224),
+                card: ModelCard | None = None) -> Runner:
     """A runner for `backend` / `precision`.
 
     torch needs `model`. onnxruntime / openvino take `onnx_path`, or export `model` (with
-    dynamic height / width) to a temporary file first.
+    dynamic height / width) to a temporary file first. A given file is first checked against
+    `card`, the model the run asks for (`model_card.check_card`).
     """
     check_choice(backend, precision)
     threads = threads or torch.get_num_threads()
@@ -224,8 +226,10 @@ def make_runner(backend: str, precision: str, *, model: nn.Module | None = None,
             raise ValueError(f"backend {backend} needs an ONNX file or a model to export")
         onnx_path = Path(tempfile.mkdtemp(prefix="hrformer_onnx_")) / "model.onnx"
         export_onnx(model, onnx_path, output_names, export_size)
-    if not Path(onnx_path).is_file():
+    elif not Path(onnx_path).is_file():
         raise FileNotFoundError(f"ONNX model not found: {onnx_path}")
+    elif card is not None:
+        check_card(onnx_path, card)
     runner_class = OnnxRuntimeRunner if backend == "onnxruntime" else OpenVinoRunner
     return runner_class(onnx_path, precision, threads)
 
@@ -245,11 +249,13 @@ def verify_export(model: nn.Module, onnx_path: str | Path, output_names: Sequenc
 
 
 def export_and_verify(model: nn.Module, path: str | Path, output_names: Sequence[str],
-                      size: tuple[int, int], dynamic_hw: bool, verify_batch: int) -> int:
-    """What each task's export command does: export, verify under every runtime at `size`,
-    print the differences. Returns the exit status (1 when one is above the tolerance)."""
+                      size: tuple[int, int], dynamic_hw: bool, verify_batch: int,
+                      card: ModelCard | None = None) -> int:
+    """What each task's export command does: export (with `card` in the metadata), verify
+    under every runtime at `size`, print the differences. Returns the exit status (1 when
+    one is above the tolerance)."""
     height, width = size
-    traced = export_onnx(model, path, output_names, size, dynamic_hw=dynamic_hw)
+    traced = export_onnx(model, path, output_names, size, dynamic_hw=dynamic_hw, card=card)
     print(f"wrote {path} (traced at {traced[0]}x{traced[1]}, dynamic batch"
           f"{', height and width' if dynamic_hw else ''})")
     ok = True

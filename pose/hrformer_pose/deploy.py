@@ -3,12 +3,18 @@ config + checkpoint (one place, mmpose's `init_model`), and an estimator whose h
 from any runtime backend (`use_runner`)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from mmengine.config import Config
 from torch import Tensor, nn
 
+from hrformer_common.checkpoint import CheckpointError, load_checkpoint, load_weights, state_dict_of
+from hrformer_common.model_card import ModelCard
 from hrformer_common.runtime import Runner
+
+from .checkpoint import HEAD, OFFICIAL_HEAD, convert_official_state_dict
+from .mmpose_layout import from_mmpose_layout, is_mmpose_layout
 
 OUTPUT_NAMES = ("heatmaps",)
 
@@ -27,20 +33,62 @@ class HeatmapNet(nn.Module):
         return type(e.head).forward(e.head, type(e).extract_feat(e, x))
 
 
-def load_pose_model(config: str | Config, checkpoint: str | None, device: str = "cpu") -> nn.Module:
-    """The top-down estimator of a config with a checkpoint (ours or an original mmpose 0.x
-    one), in eval mode."""
+def load_pose_weights(model: nn.Module, checkpoint: str) -> dict:
+    """Load a top-down pose checkpoint (ours, the original's mmpose 0.x layout, or mmpose 1.x
+    HRFormer's) into `model` strictly; returns the checkpoint's `meta`. A file without a
+    keypoint head (a classification or segmentation checkpoint) or whose layers do not fit
+    is a `CheckpointError` naming it, before any weight is copied."""
+    content = load_checkpoint(checkpoint)
+    state = state_dict_of(content, checkpoint)
+    if is_mmpose_layout(state):
+        state = from_mmpose_layout(state)
+    if any(k.startswith(OFFICIAL_HEAD) for k in state):
+        try:
+            state = convert_official_state_dict(state)
+        except KeyError as err:
+            raise CheckpointError(f"{checkpoint}: {err.args[0]}") from err
+    if not any(k.startswith(HEAD) for k in state):
+        found = sorted({k.split(".")[0] for k in state})
+        raise CheckpointError(
+            f"{checkpoint}: no keypoint head ('{OFFICIAL_HEAD}*' or '{HEAD}*' weights), so it "
+            f"is not a top-down pose checkpoint (its weights start with {found[:8]}; an "
+            "ImageNet or segmentation checkpoint initialises a backbone for training instead)")
+    load_weights(model, state, checkpoint)
+    return dict(content.get("meta") or {})
+
+
+def load_pose_model(config: str | Config, checkpoint: str, device: str = "cpu") -> nn.Module:
+    """The top-down estimator of a config with a pose checkpoint (`load_pose_weights`), in
+    eval mode."""
     from mmpose.apis import init_model
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     cfg.model.backbone.init_cfg = None  # the checkpoint holds all weights
     cfg.model.backbone.pop("pretrained", None)
-    return init_model(cfg, checkpoint, device=device).eval()
+    model = init_model(cfg, None, device="cpu")
+    meta = load_pose_weights(model, checkpoint)
+    if meta.get("dataset_meta"):
+        model.dataset_meta = meta["dataset_meta"]
+    return model.to(device).eval()
 
 
 def input_size(cfg: Config) -> tuple[int, int]:
     """(height, width) of the config's codec (mmpose writes input_size as (w, h))."""
     width, height = cfg.codec["input_size"]
     return int(height), int(width)
+
+
+def model_card(net: HeatmapNet, cfg: Config) -> ModelCard:
+    """The card of a loaded heatmap network (before folding), as export writes it and a run
+    with an exported file checks it."""
+    height, width = input_size(cfg)
+    pre = cfg.model.data_preprocessor
+    order = "RGB" if pre.get("bgr_to_rgb") else "BGR"
+    return ModelCard.of(net, task="pose", variant=Path(cfg.filename).stem if cfg.filename
+                        else "config", num_classes=cfg.model.head.out_channels,
+                        outputs=OUTPUT_NAMES,
+                        input_layout=f"NCHW float32 {order}, mean {list(pre.mean)} std "
+                                     f"{list(pre.std)}",
+                        input_size=f"{height}x{width}")
 
 
 def use_runner(estimator: nn.Module, runner: Runner) -> nn.Module:

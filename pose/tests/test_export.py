@@ -2,6 +2,7 @@
 ONNX Runtime and OpenVINO (fp32) against the reference fixture; heatmaps through a runner."""
 from __future__ import annotations
 
+import re
 
 import numpy as np
 import pytest
@@ -79,3 +80,91 @@ def test_image_demo_runs_on_a_backend_in_bf16(micro_export, tmp_path, backend, c
     printed = capsys.readouterr().out
     assert "bf16" in printed and "1 people drawn" in printed
     assert cv2.imread(str(out)).shape[:2] == (160, 120)
+
+
+def _person_image(tmp_path) -> str:
+    import cv2
+    path = tmp_path / "person.png"
+    cv2.imwrite(str(path), (np.random.default_rng(1).random((160, 120, 3)) * 255).astype(np.uint8))
+    return str(path)
+
+
+def _with_card(onnx_path, path, **fields):
+    """A copy of the exported file whose model card says something else, or none at all."""
+    import onnx
+    from dataclasses import replace
+    from hrformer_common.model_card import KEY_PREFIX, read_card, write_card
+    path.write_bytes(onnx_path.read_bytes())
+    if fields:
+        write_card(path, replace(read_card(onnx_path), **fields))
+        return path
+    model = onnx.load(str(path))
+    kept = [p for p in model.metadata_props if not p.key.startswith(KEY_PREFIX)]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+@pytest.mark.parametrize("case, expected", [
+    ("weights", "weights: the file was exported from other weights than the checkpoint"),
+    ("task", "task: the file has 'cls', the run expects 'pose'; num_classes: the file has "
+             "1000, the run expects 17; outputs: the file has ('logits',)"),
+    ("no card", "no HRFormer model card in its metadata"),
+])
+def test_image_demo_refuses_an_onnx_file_of_another_model(micro_export, tmp_path, backend,
+                                                          case, expected):
+    from demo import image_demo
+    config_path, ckpt, onnx_path = micro_export
+    if case == "weights":
+        state = torch.load(ckpt, weights_only=True)
+        state["state_dict"]["keypoint_head.final_layer.bias"] += 1.0
+        ckpt = tmp_path / "other.pth"
+        torch.save(state, ckpt)
+    elif case == "task":
+        onnx_path = _with_card(onnx_path, tmp_path / "cls.onnx", task="cls", num_classes=1000,
+                               outputs=("logits",))
+    else:
+        onnx_path = _with_card(onnx_path, tmp_path / "bare.onnx")
+    with pytest.raises(ValueError) as err:
+        image_demo.main([_person_image(tmp_path), str(config_path), str(ckpt), "--backend",
+                         backend, "--onnx", str(onnx_path), "--out", str(tmp_path / "o.png")])
+    assert str(err.value).startswith(str(onnx_path)) and expected in str(err.value)
+    assert not (tmp_path / "o.png").exists()
+
+
+def _cls_checkpoint(path):
+    torch.save({"model": recipe_state_dict(manifest("cls_micro")["keys"])}, path)
+    return path
+
+
+def _seg_checkpoint(path):
+    state = recipe_state_dict(manifest("seg_micro_ocr_v2")["keys"])
+    torch.save({"state_dict": {f"module.{k}": v for k, v in state.items()}}, path)
+    return path
+
+
+@pytest.mark.parametrize("make", [_cls_checkpoint, _seg_checkpoint])
+def test_demo_and_export_refuse_a_checkpoint_without_a_keypoint_head(micro_export, tmp_path,
+                                                                     make):
+    from demo import image_demo
+    from hrformer_common.checkpoint import CheckpointError
+    config_path, _, _ = micro_export
+    ckpt = make(tmp_path / "not_pose.pth")
+    expected = f"{ckpt}: no keypoint head ('keypoint_head.*' or 'head.*' weights)"
+    with pytest.raises(CheckpointError, match=re.escape(expected)):
+        image_demo.main([_person_image(tmp_path), str(config_path), str(ckpt),
+                         "--out", str(tmp_path / "o.png")])
+    with pytest.raises(CheckpointError, match=re.escape(expected)):
+        export.main([str(config_path), str(ckpt), "--output", str(tmp_path / "x.onnx")])
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "x.onnx").exists()
+
+
+def test_a_pose_checkpoint_of_another_variant_is_refused(micro_export, tmp_path):
+    from hrformer_common.checkpoint import CheckpointError
+    config_path, _, _ = micro_export
+    ckpt = tmp_path / "small.pth"
+    torch.save({"state_dict": recipe_state_dict(manifest("pose_hrt_small")["keys"])}, ckpt)
+    with pytest.raises(CheckpointError, match=re.escape(str(ckpt)) + r".*shape mismatches"):
+        load_pose_model(str(config_path), str(ckpt))

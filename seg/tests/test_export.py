@@ -1,5 +1,7 @@
 """ONNX export of a segmentor from an openseg-layout checkpoint, run under ONNX Runtime and
 OpenVINO (fp32) against the reference fixture, and the predict command on images."""
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +11,11 @@ from PIL import Image
 from hrformer_common.testing import assert_matches_reference, fixture, seeded_input
 from hrformer_common.runtime import make_runner
 from test_released_checkpoint import MICRO, write_released_checkpoint
+from lib.models import build_segmentor
+from lib.segmentor.model_builder import resolve_backbone
 from tools import export, predict
+
+SEG = Path(__file__).resolve().parents[1]
 
 MICRO_ARGS = ["--backbone", "configs/demo/hrt_micro_layout.json", "--model_name",
               "hrt_small_ocr_v2", "--num_classes", "19"]
@@ -81,3 +87,75 @@ def test_predict_rejects_missing_input_and_bad_choices(tmp_path):
     with pytest.raises(ValueError, match="onnxruntime runs fp32 only"):
         predict.main([str(tmp_path), *MICRO_ARGS, "--checkpoint", "x.pth", "--out",
                       str(tmp_path), "--backend", "onnxruntime", "--precision", "bf16"])
+
+
+def _changed_checkpoint(ckpt, path, change):
+    content = torch.load(ckpt, weights_only=True)
+    content["state_dict"] = change(dict(content["state_dict"]))
+    torch.save(content, path)
+    return path
+
+
+def _other_weights(state):
+    state["module.cls_head.bias"] = state["module.cls_head.bias"] + 1.0
+    return state
+
+
+def _with_card(onnx_path, path, **fields):
+    """A copy of the exported file whose model card says something else, or none at all."""
+    import onnx
+    from dataclasses import replace
+    from hrformer_common.model_card import KEY_PREFIX, read_card, write_card
+    path.write_bytes(onnx_path.read_bytes())
+    if fields:
+        write_card(path, replace(read_card(onnx_path), **fields))
+        return path
+    model = onnx.load(str(path))
+    kept = [p for p in model.metadata_props if not p.key.startswith(KEY_PREFIX)]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+@pytest.mark.parametrize("case, expected", [
+    ("variant", "window_sizes: the file has (7,), the run expects (7, 9)"),
+    ("classes", "num_classes: the file has 19, the run expects 20"),
+    ("weights", "weights: the file was exported from other weights than the checkpoint"),
+    ("task", "task: the file has 'pose', the run expects 'seg'"),
+    ("no card", "no HRFormer model card in its metadata"),
+])
+def test_predict_refuses_an_onnx_file_of_another_model(micro_export, tmp_path, backend, case,
+                                                       expected):
+    ckpt, onnx_path = micro_export
+    args = list(MICRO_ARGS)
+    configs = []
+    if case == "variant":   # the same layers with 9x9 windows in the last stage
+        layout = json.loads((SEG / MICRO_ARGS[1]).read_text())
+        layout["STAGE4"]["NUM_WINDOW_SIZES"][-1] = 9
+        (tmp_path / "w9.json").write_text(json.dumps(layout))
+        args[1] = str(tmp_path / "w9.json")
+    elif case == "classes":   # a 20-class head and a 20-class dataset config
+        ckpt = tmp_path / "c20.pth"
+        spec, in_channels = resolve_backbone(MICRO_ARGS[1])
+        model = build_segmentor("hrt_small_ocr_v2", spec, 20, in_channels=in_channels)
+        torch.save({"state_dict": model.state_dict()}, ckpt)
+        config = json.loads((SEG / "configs/cityscapes/H_48_D_4.json").read_text())
+        config["data"]["num_classes"] = 20
+        config["data"]["label_list"] = list(range(20))
+        (tmp_path / "c20.json").write_text(json.dumps(config))
+        args[-1], configs = "20", ["--configs", str(tmp_path / "c20.json")]
+    elif case == "weights":
+        ckpt = _changed_checkpoint(ckpt, tmp_path / "other.pth", _other_weights)
+    elif case == "task":
+        onnx_path = _with_card(onnx_path, tmp_path / "pose.onnx", task="pose")
+    else:
+        onnx_path = _with_card(onnx_path, tmp_path / "bare.onnx")
+    _demo_images(tmp_path / "images", [(40, 56)])
+    with pytest.raises(ValueError) as err:
+        predict.main([str(tmp_path / "images"), *args, *configs, "--checkpoint", str(ckpt),
+                      "--out", str(tmp_path / "out"), "--backend", backend,
+                      "--onnx", str(onnx_path)])
+    assert str(err.value).startswith(str(onnx_path)) and expected in str(err.value)
+    assert not (tmp_path / "out").exists()   # stopped before any work

@@ -8,12 +8,14 @@ from typing import Callable
 from torch import Tensor, nn
 
 from lib.models import SEGMENTORS, build_segmentor
+from hrformer_common.model_card import ModelCard
 from hrformer_common.runtime import Runner, add_runtime_args  # noqa: F401  (re-exported)
 from lib.models.checkpoint import load_segmentor_checkpoint
 from lib.segmentor.model_builder import resolve_backbone
 
 # `out` (final logits at input size) first, as deployment users read the first output.
 OUTPUT_NAMES = ("out", "out_aux")
+INPUT_LAYOUT = "NCHW float32 in the dataset config's channel order and normalisation"
 
 
 class ExportNet(nn.Module):
@@ -35,6 +37,17 @@ def load_segmentor(model_name: str, backbone: str, num_classes: int, checkpoint:
     model = build_segmentor(model_name, spec, num_classes, in_channels=in_channels)
     load_segmentor_checkpoint(model, checkpoint)
     return model.eval()
+
+
+def model_card(net: ExportNet, model_name: str, backbone: str, num_classes: int,
+               input_size: tuple[int, int] | None = None) -> ModelCard:
+    """The card of a loaded segmentor (before folding), as export writes it and a run with an
+    exported file checks it; `input_size` None: images of any size."""
+    return ModelCard.of(net, task="seg", variant=f"{model_name} on {backbone}",
+                        num_classes=num_classes, outputs=OUTPUT_NAMES,
+                        input_layout=INPUT_LAYOUT,
+                        input_size=None if input_size is None else
+                        f"{input_size[0]}x{input_size[1]}")
 
 
 def as_segmentor(runner: Runner) -> Callable[[Tensor], tuple[Tensor]]:

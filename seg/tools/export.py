@@ -39,8 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     height, width = args.input_size
     net = deploy.ExportNet(deploy.load_segmentor(args.model_name, args.backbone,
                                                  args.num_classes, args.checkpoint)).eval()
+    card = deploy.model_card(net, args.model_name, args.backbone, args.num_classes)
     return export_and_verify(net, args.output, deploy.OUTPUT_NAMES, (height, width),
-                             dynamic_hw=not args.static_hw, verify_batch=args.verify_batch)
+                             dynamic_hw=not args.static_hw, verify_batch=args.verify_batch,
+                             card=card)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> list[Path]:
         torch.set_num_threads(args.threads)
     runner = make_runner(args.backend, args.precision, model=net, onnx_path=args.onnx,
                          output_names=deploy.OUTPUT_NAMES, compile=args.compile,
-                         threads=args.threads)
+                         threads=args.threads,
+                         card=deploy.model_card(net, args.model_name, args.backbone,
+                                                args.num_classes))
     print(f"network: {runner.describe()}")
     segmentor = deploy.as_segmentor(runner)
     out = Path(args.out)
