@@ -1,9 +1,23 @@
-"""Finding the images a command was given (standard library only)."""
+"""The images a command was given, and reading one as the models expect it (PIL; numpy).
+
+`read_image` decodes with PIL, as the cls and seg data loaders do (so an 8-bit file gives the
+pixels training saw), and also takes what users' photos bring: the EXIF orientation of phone
+photos is applied, 16-bit files are scaled to 8 bits (not clipped to white), grayscale,
+palette and alpha images become 3-channel RGB. A file that cannot be decoded completely (a
+truncated JPEG) is an error naming it.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+_HIGH_DEPTH_MODES = {"I;16": 65535.0, "I;16B": 65535.0, "I;16L": 65535.0, "I;16N": 65535.0}
+
+
+class ImageReadError(OSError):
+    """An image file that cannot be decoded (missing, truncated, not an image)."""
 
 
 def find_images(path: Path) -> list[Path]:
@@ -18,3 +32,63 @@ def find_images(path: Path) -> list[Path]:
     if not images:
         raise FileNotFoundError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)})")
     return images
+
+
+def _to_8bit(image) -> np.ndarray:
+    """A PIL image of any mode as uint8 RGB; 16-bit and 32-bit channels scaled to 8 bits."""
+    from PIL import Image
+    if image.mode in _HIGH_DEPTH_MODES or image.mode in ("I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = _HIGH_DEPTH_MODES.get(image.mode)
+        if top is None:  # 32-bit integer or float: a 16-bit PNG opens as "I" in PIL
+            top = 65535.0 if values.max(initial=0) > 255 else 255.0
+        gray = np.clip(np.rint(values * (255.0 / top)), 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # Transparent pixels over black, as cv2 and PIL's own RGB conversion do.
+        return np.asarray(image.convert("RGBA").convert("RGB"))
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+
+
+def _deep_color(image, path: Path) -> bool:
+    """A colour image with 16 bits per channel, which PIL would open cut to its top 8 bits."""
+    if image.format == "PNG":
+        with open(path, "rb") as f:
+            header = f.read(26)
+        return len(header) == 26 and header[24] == 16 and header[25] in (2, 6)  # RGB(A)
+    if image.format == "TIFF" and image.mode.startswith("RGB"):
+        return max(image.tag_v2.get(258, (8,))) > 8   # BitsPerSample
+    return False
+
+
+def _read_deep_color(path: Path) -> np.ndarray:
+    """16-bit colour as uint8 RGB, scaled (v / 257, rounded); cv2 applies the orientation."""
+    import cv2
+    pixels = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    if pixels is None:
+        raise OSError("cv2 could not decode it")
+    scaled = np.clip(np.rint(pixels.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
+    return scaled[:, :, ::-1]
+
+
+def read_image(path: str | Path, channel_order: str = "RGB") -> np.ndarray:
+    """The pixels of an image file as uint8 H x W x 3 in `channel_order` ("RGB" or "BGR"),
+    upright (EXIF orientation applied), 8 bits per channel."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    if channel_order not in ("RGB", "BGR"):
+        raise ValueError(f"channel_order={channel_order!r}; expected 'RGB' or 'BGR'")
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()  # decode fully: a truncated file fails here, not in a transform
+            if _deep_color(image, path):
+                pixels = _read_deep_color(path)
+            else:
+                pixels = _to_8bit(ImageOps.exif_transpose(image))
+    except FileNotFoundError:
+        raise
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as err:
+        raise ImageReadError(f"cannot read image {path}: {err}") from err
+    if channel_order == "BGR":
+        pixels = pixels[:, :, ::-1]
+    return np.ascontiguousarray(pixels)
