@@ -8,7 +8,9 @@ each subproject, whose tests check the copy (`vendor.py`).
     checkpoint   weights-only loading of every released layout, load reports, atomic saving
     dist         process group with a timeout, stalled-rank errors, rank and collectives
     finite       NonFiniteLossError: stop at a NaN loss, never save non-finite weights
-    images       the images a command was given
+    images       the images a command was given; reading one upright, 8-bit RGB/BGR
+    model_card   what an exported ONNX file is (metadata), checked before it runs
+    outputs      output paths checked before any work; unique result names
     reproduce    the reproduce-the-table command line
     rng          random state as weights-only data, for exact resumption
     runtime      ONNX export and the torch / ONNX Runtime / OpenVINO runners

@@ -1,0 +1,83 @@
+"""Where results go: output paths checked before any work, one result name per input.
+
+A command that runs a model for minutes and then fails to write its result loses the work;
+these checks run first. Result names keep the inputs' sub-folders, and inputs that would
+share a name (`pic.jpg` and `pic.png`) keep their source suffix in it, so no result ever
+overwrites another.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot be written, named with the reason."""
+
+
+def _writable_folder(folder: Path, what: str) -> None:
+    """`folder` exists as a writable folder, or can be created (its first existing ancestor is
+    a writable folder)."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputPathError(f"{what} {folder}: {probe} is a file, not a folder")
+    try:  # a real write: permissions, read-only file systems and quotas all show up here
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as err:
+        raise OutputPathError(f"{what} {folder}: cannot write in {probe} "
+                              f"({err.strerror or err})") from err
+
+
+def check_output_file(path: str | Path, suffixes: Sequence[str], what: str = "output") -> Path:
+    """An output file with one of `suffixes` (e.g. ".png", ".json") whose folder can be
+    written; an error naming the path otherwise."""
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise OutputPathError(f"{what} {path}: expected a file name ending in "
+                              f"{' or '.join(suffixes)}")
+    if path.is_dir():
+        raise OutputPathError(f"{what} {path}: is a folder; give a file name")
+    _writable_folder(path.parent, what)
+    return path
+
+
+def check_output_dir(path: str | Path, what: str = "output folder") -> Path:
+    """An output folder that exists or can be created, and can be written."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{what} {path}: is a file, not a folder")
+    _writable_folder(path, what)
+    return path
+
+
+def result_names(inputs: Iterable[Path], root: Path | None = None) -> dict[Path, Path]:
+    """A result name (no suffix) for each input: its path relative to `root` (the folder the
+    inputs were found in) without the suffix; where two inputs would get one name, both keep
+    their suffix (`pic_jpg`, `pic_png`). Names are unique, so results never overwrite."""
+    inputs = list(inputs)
+    stems = {}
+    for path in inputs:
+        relative = path.relative_to(root) if root is not None else Path(path.name)
+        stems[path] = relative.with_suffix("")
+    taken: dict[Path, list[Path]] = {}
+    for path, stem in stems.items():
+        taken.setdefault(stem, []).append(path)
+    names = {}
+    for stem, paths in taken.items():
+        for path in paths:
+            suffix = path.suffix.lstrip(".").lower()
+            names[path] = stem if len(paths) == 1 else stem.with_name(f"{stem.name}_{suffix}")
+    if len(set(names.values())) != len(names):  # `pic_jpg.png` beside `pic.jpg`: refuse
+        seen: dict[Path, Path] = {}
+        for path, name in names.items():
+            if name in seen:
+                raise OutputPathError(f"{seen[name]} and {path} would both be written as "
+                                      f"{name}; rename one of them")
+            seen[name] = path
+    return names
