@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import sys
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from config import load_config
@@ -139,17 +143,38 @@ def resume_path(config, output: Path, logger) -> str:
     return ""
 
 
-def run(config, info: DistInfo) -> dict:
-    """Train (or evaluate / measure); returns the last validation result and the history."""
-    seed_everything(config.SEED + info.rank)
+def trains(config) -> bool:
+    """Whether the run trains (not --eval, not --throughput)."""
+    return not (config.EVAL_MODE or config.THROUGHPUT_MODE)
+
+
+@dataclass
+class Session:
+    """What a run builds before it trains, evaluates or measures."""
+    config: Any
+    info: DistInfo
+    output: Path
+    logger: logging.Logger
+    train_loader: Any
+    val_loader: Any
+    state: TrainingState  # the bare model, optimizer, lr schedule, scaler: what is saved
+    net: nn.Module  # what runs forward: the model, or its DDP wrapper
+    amp: Amp
+
+    def validate(self) -> dict:
+        return validate(self.config, self.net, self.val_loader, self.amp, self.info.device,
+                        self.logger)
+
+
+def set_up(config, info: DistInfo) -> Session:
+    """Output folder and log, loaders, model, optimizer and schedule, the DDP wrapper."""
     output = Path(config.OUTPUT)
     logger = create_logger(output, info.rank)
     if info.is_main:
         (output / "config.yaml").write_text(config.dump())
     logger.info(f"{info.world_size} process(es) on {info.device}; output {output}")
-    training = not (config.EVAL_MODE or config.THROUGHPUT_MODE)
-    _, _, train_loader, val_loader = build_loaders(config, info.rank, info.world_size, training)
-
+    _, _, train_loader, val_loader = build_loaders(config, info.rank, info.world_size,
+                                                   trains(config))
     model = build_model(config).to(info.device)
     logger.info(f"{config.MODEL.NAME}: {sum(p.numel() for p in model.parameters()):,} params")
     amp = Amp.from_config(config, info.device)
@@ -157,69 +182,103 @@ def run(config, info: DistInfo) -> dict:
     lrs = scaled_lrs(config, info.world_size)
     logger.info(f"scaled lr {lrs.lr:.3e}, warmup lr {lrs.warmup_lr:.3e}, min lr {lrs.min_lr:.3e}")
     optimizer = build_optimizer(config, model, lrs.lr)
-    lr_scheduler = build_scheduler(config, optimizer, lrs, len(train_loader)) if training else None
+    lr_scheduler = (build_scheduler(config, optimizer, lrs, len(train_loader))
+                    if trains(config) else None)
     net = model
     if info.world_size > 1:
         # Unsynchronised BatchNorm statistics per process, as in the original.
         net = DistributedDataParallel(
             model, device_ids=[info.local_rank] if info.device.type == "cuda" else None,
             broadcast_buffers=False)
-
     state = TrainingState(model, optimizer, lr_scheduler, scaler, config)
-    start_epoch, max_accuracy, result = config.TRAIN.START_EPOCH, 0.0, {}
-    source = resume_path(config, output, logger)
-    if source:
-        checkpoint = load_checkpoint(source)
-        load_weights(model, state_dict_of(checkpoint, source), source)
-        resumable = all(k in checkpoint for k in ("optimizer", "lr_scheduler", "epoch"))
-        if training and resumable and not config.MODEL.RESUME_ONLY_MODEL:
-            start_epoch, max_accuracy = resume_training(checkpoint, source, state, info.rank,
-                                                        info.world_size, logger)
-        del checkpoint
-        result = validate(config, net, val_loader, amp, info.device, logger)
-        logger.info(f"accuracy of {source} on {result['count']} images: {result['acc1']:.2f}%")
-        max_accuracy = max(max_accuracy, result["acc1"])
-        if config.EVAL_MODE:
-            return {"val": result, "history": []}
-    if config.THROUGHPUT_MODE:
-        return {"throughput": throughput(val_loader, net, amp, info.device, logger)}
-    if config.EVAL_MODE:
-        return {"val": validate(config, net, val_loader, amp, info.device, logger),
-                "history": []}
+    return Session(config, info, output, logger, train_loader, val_loader, state, net, amp)
 
+
+def resume(session: Session, source: str) -> tuple[int, float, dict]:
+    """Load the weights of `source` (and, when training, its optimizer, schedule, scaler and
+    RNG states), then validate; returns (start epoch, best top-1, the validation result)."""
+    config, info, logger = session.config, session.info, session.logger
+    start_epoch, max_accuracy = config.TRAIN.START_EPOCH, 0.0
+    checkpoint = load_checkpoint(source)
+    load_weights(session.state.model, state_dict_of(checkpoint, source), source)
+    resumable = all(k in checkpoint for k in ("optimizer", "lr_scheduler", "epoch"))
+    if trains(config) and resumable and not config.MODEL.RESUME_ONLY_MODEL:
+        start_epoch, max_accuracy = resume_training(checkpoint, source, session.state,
+                                                    info.rank, info.world_size, logger)
+    del checkpoint
+    result = session.validate()
+    logger.info(f"accuracy of {source} on {result['count']} images: {result['acc1']:.2f}%")
+    return start_epoch, max(max_accuracy, result["acc1"]), result
+
+
+def save_epoch(session: Session, epoch: int, max_accuracy: float) -> None:
+    """`latest.pth` (every SAVE_FREQ epochs and at the end also `ckpt_epoch_<n>.pth`) with
+    every process's RNG state, written by rank 0; the others wait for it."""
+    config = session.config
+    rng = gather_rng_states()
+    if session.info.is_main:
+        periodic = epoch % config.SAVE_FREQ == 0 or epoch == config.TRAIN.EPOCHS - 1
+        save_checkpoint(session.output, session.state, epoch, max_accuracy, rng, periodic,
+                        session.logger)
+    barrier()
+
+
+def record_epoch(session: Session, log: RunLog, epoch: int, stats: dict, result: dict) -> dict:
+    """One epoch's losses, accuracies and lr: appended to metrics.jsonl (rank 0) and written to
+    tensorboard; returned as the history entry."""
+    record = {"epoch": epoch, "train_loss": stats["loss"], "val_loss": result["loss"],
+              "val_acc1": result["acc1"], "val_acc5": result["acc5"],
+              "lr": session.state.optimizer.param_groups[0]["lr"]}
+    if session.info.is_main:
+        with open(session.output / METRICS_FILE, "a") as f:
+            f.write(json.dumps(record) + "\n")
+    if log.writer is not None:
+        for key in ("val_acc1", "val_acc5", "val_loss"):
+            log.writer.add_scalar(key.replace("_", "/", 1), record[key], epoch)
+        log.writer.flush()
+    return record
+
+
+def train(session: Session, start_epoch: int, max_accuracy: float, result: dict) -> dict:
+    """The epoch loop: train, save, validate, record. Returns the last validation result,
+    the per-epoch history and the best top-1."""
+    config, state, logger = session.config, session.state, session.logger
     mixup = build_mixup(config)
-    parts = TrainParts(net, build_criterion(config, mixup), optimizer, lr_scheduler, scaler, amp,
-                       mixup)
-    writer = create_tensorboard_writer(output, info.rank)
-    log = RunLog(logger, writer)
+    parts = TrainParts(session.net, build_criterion(config, mixup), state.optimizer,
+                       state.lr_scheduler, state.scaler, session.amp, mixup)
+    log = RunLog(logger, create_tensorboard_writer(session.output, session.info.rank))
     history, begin = [], time.time()
     logger.info(f"training epochs {start_epoch}..{config.TRAIN.EPOCHS - 1}")
     for epoch in range(start_epoch, config.TRAIN.EPOCHS):
-        train_loader.sampler.set_epoch(epoch)
-        stats = train_one_epoch(config, parts, train_loader, epoch, info, log)
-        rng = gather_rng_states()
-        if info.is_main:
-            periodic = epoch % config.SAVE_FREQ == 0 or epoch == config.TRAIN.EPOCHS - 1
-            save_checkpoint(output, state, epoch, max_accuracy, rng, periodic, logger)
-        barrier()
-        result = validate(config, net, val_loader, amp, info.device, logger)
+        session.train_loader.sampler.set_epoch(epoch)
+        stats = train_one_epoch(config, parts, session.train_loader, epoch, session.info, log)
+        save_epoch(session, epoch, max_accuracy)
+        result = session.validate()
         max_accuracy = max(max_accuracy, result["acc1"])
         logger.info(f"Max accuracy: {max_accuracy:.2f}%")
-        record = {"epoch": epoch, "train_loss": stats["loss"], "val_loss": result["loss"],
-                  "val_acc1": result["acc1"], "val_acc5": result["acc5"],
-                  "lr": optimizer.param_groups[0]["lr"]}
-        history.append(record)
-        if info.is_main:
-            with open(output / METRICS_FILE, "a") as f:
-                f.write(json.dumps(record) + "\n")
-        if writer is not None:
-            for key in ("val_acc1", "val_acc5", "val_loss"):
-                writer.add_scalar(key.replace("_", "/", 1), record[key], epoch)
-            writer.flush()
-    if writer is not None:
-        writer.close()
+        history.append(record_epoch(session, log, epoch, stats, result))
+    if log.writer is not None:
+        log.writer.close()
     logger.info(f"training time {timedelta(seconds=int(time.time() - begin))}")
     return {"val": result, "history": history, "max_accuracy": max_accuracy}
+
+
+def run(config, info: DistInfo) -> dict:
+    """Train (or evaluate / measure); returns the last validation result and the history."""
+    seed_everything(config.SEED + info.rank)
+    session = set_up(config, info)
+    start_epoch, max_accuracy, result = config.TRAIN.START_EPOCH, 0.0, {}
+    source = resume_path(config, session.output, session.logger)
+    if source:
+        start_epoch, max_accuracy, result = resume(session, source)
+        if config.EVAL_MODE:
+            return {"val": result, "history": []}
+    if config.THROUGHPUT_MODE:
+        return {"throughput": throughput(session.val_loader, session.net, session.amp,
+                                         info.device, session.logger)}
+    if config.EVAL_MODE:
+        return {"val": session.validate(), "history": []}
+    return train(session, start_epoch, max_accuracy, result)
 
 
 def main(argv: list[str] | None = None) -> dict:

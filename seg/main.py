@@ -15,92 +15,11 @@ import torch
 from hrformer_common import dist as hrformer_dist
 from lib.segmentor.trainer import NonFiniteLossError
 from lib.utils import distributed
-from lib.utils.config_check import reject_unknown_flags, reject_unknown_keys
+from lib.utils.command_line import given_no_op_flags, load_config
 from lib.utils.configer import Configer
 from lib.utils.logger import setup_logging
 
 log = logging.getLogger("main")
-
-# flag -> dotted config key it overrides: most flags are named as their key in a section
-SECTION_FLAGS = {
-    "data": ("data_dir", "drop_last", "workers"),
-    "checkpoints": ("checkpoints_root", "checkpoints_name"),
-    "network": ("model_name", "backbone", "bn_type", "pretrained", "resume", "resume_strict",
-                "resume_continue", "resume_eval_val", "with_cp", "drop_path_rate"),
-    "optim": ("optim_method", "group_method"), "lr": ("base_lr", "lr_policy"),
-    "loss": ("loss_type",), "solver": ("max_iters", "display_iter", "test_interval"),
-    "logging": ("log_to_file", "log_file"), "test": ("out_dir", "save_prob"), "train": ("amp",),
-}
-FLAG_KEYS = {flag: f"{section}.{flag}" for section, flags in SECTION_FLAGS.items()
-             for flag in flags} | {
-    "phase": "phase", "gpu": "gpu", "seed": "seed", "train_batch_size": "train.batch_size",
-    "val_batch_size": "val.batch_size", "test_split": "test.split"}
-# The original's flags that change nothing in its HRFormer runs, nor here: accepted so its
-# scripts run unchanged, noted in the log, written to no config key (README: "Flags").
-NO_OP_FLAGS = ("gathered", "loss_balance", "nbb_mult", "save_iters", "max_epoch", "test_dir",
-               "is_warm", "resume_eval_train")
-
-
-def yes_no(text: str) -> bool:
-    if text.lower() in ("y", "yes", "true", "1"):
-        return True
-    if text.lower() in ("n", "no", "false", "0"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected y or n, got {text!r}")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--configs", required=True, help="JSON config file")
-    p.add_argument("--phase", choices=["train", "test"], default="train")
-    p.add_argument("--gpu", type=int, nargs="+", help="GPU ids (process count for --distributed)")
-    p.add_argument("--distributed", action="store_true",
-                   help="one process per GPU; relaunches itself with torchrun if needed")
-    p.add_argument("--local_rank", "--local-rank", type=int, default=None,
-                   help="accepted for torch.distributed.launch; LOCAL_RANK is used")
-    for flag in ("data_dir", "checkpoints_root", "checkpoints_name", "model_name", "backbone",
-                 "bn_type", "pretrained", "resume", "optim_method", "group_method",
-                 "lr_policy", "loss_type", "log_file", "test_dir", "out_dir"):
-        p.add_argument(f"--{flag}", default=None)
-    for flag in ("workers", "train_batch_size", "val_batch_size", "save_iters", "max_iters",
-                 "max_epoch", "display_iter", "test_interval", "seed"):
-        p.add_argument(f"--{flag}", type=int, default=None)
-    for flag in ("base_lr", "nbb_mult", "drop_path_rate"):
-        p.add_argument(f"--{flag}", type=float, default=None)
-    for flag in ("drop_last", "resume_strict", "resume_continue", "resume_eval_train",
-                 "resume_eval_val", "gathered", "loss_balance", "is_warm", "log_to_file",
-                 "save_prob", "with_cp", "cudnn"):
-        p.add_argument(f"--{flag}", type=yes_no, default=None, metavar="y|n")
-    p.add_argument("--amp", choices=["fp16", "bf16", "none"], default=None)
-    p.add_argument("--num_threads", type=int, default=None,
-                   help="CPU threads of this process (default: torch's choice)")
-    p.add_argument("--test_split", choices=["val", "test"], default=None,
-                   help="split for --phase test (default: test if the out_dir name says so)")
-    # accepted for compatibility with the original's scripts; they change nothing here
-    p.add_argument("--shape", type=int, nargs="+", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--fig_num", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--use_ground_truth", action="store_true", help=argparse.SUPPRESS)
-    return p
-
-
-def load_config(argv: list[str]) -> tuple[Configer, argparse.Namespace]:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    reject_unknown_flags(extra, parser)
-    configer = Configer.from_file(args.configs)
-    configer.apply_overrides(vars(args), FLAG_KEYS)
-    configer.apply_pairs(extra)
-    reject_unknown_keys(configer.params, f"{args.configs} (with the command line)",
-                        FLAG_KEYS.values())
-    root = configer.get("checkpoints.checkpoints_root", default=None)
-    if root:
-        configer.set("checkpoints.checkpoints_dir",
-                     str(Path(root) / configer.get("checkpoints.checkpoints_dir")))
-    return configer, args
-
-
-def given_no_op_flags(args: argparse.Namespace) -> list[str]:
-    return [flag for flag in NO_OP_FLAGS if getattr(args, flag) is not None]
 
 
 def relaunch_with_torchrun(args: argparse.Namespace, argv: list[str]) -> None:

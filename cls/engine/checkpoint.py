@@ -4,7 +4,7 @@ Layout: {"model", "optimizer", "lr_scheduler", "max_accuracy", "epoch", "config"
 original wrote them (model keys without a `module.` prefix, config = the yacs CfgNode), plus
 "scaler" (GradScaler state) and "rng" (one RNG state per process) for exact resumption. Extra
 keys are ignored by the original's loader, so files move both ways. Reading and atomic
-writing are the shared `models/hrformer_checkpoint.py`.
+writing are the shared `hrformer_common/checkpoint.py`.
 """
 from __future__ import annotations
 

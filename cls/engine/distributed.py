@@ -1,5 +1,5 @@
 """Process-group setup from torchrun's environment (single process without it); the
-collectives and the stall report are the vendored models/hrformer_dist.py's."""
+collectives and the stall report are the vendored hrformer_common/dist.py's."""
 from __future__ import annotations
 
 import os

@@ -6,13 +6,13 @@ import logging
 import resource
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 from timm.utils import AverageMeter
-from torch import nn
+from torch import Tensor, nn
 
 from hrformer_common.finite import NonFiniteLossError, check_loss
 
@@ -78,67 +78,102 @@ def _ddp_no_sync(model: nn.Module, sync: bool):
     return model.no_sync() if not sync and hasattr(model, "no_sync") else nullcontext()
 
 
+@dataclass
+class EpochMeters:
+    """Running averages of one epoch: loss, gradient norm (per optimizer step), batch time."""
+    loss: AverageMeter = field(default_factory=AverageMeter)
+    grad_norm: AverageMeter = field(default_factory=AverageMeter)
+    batch_time: AverageMeter = field(default_factory=AverageMeter)
+
+
+def _batch_on_device(images: Tensor, targets: Tensor, device: torch.device,
+                     mixup: Callable | None) -> tuple[Tensor, Tensor]:
+    images = images.to(device, non_blocking=True)
+    targets = targets.to(device, non_blocking=True)
+    if mixup is not None:
+        if len(images) % 2:  # batch mixing pairs samples; a skipped image can leave one odd
+            images, targets = images[:-1], targets[:-1]
+        images, targets = mixup(images, targets)
+    return images, targets
+
+
+def _forward_backward(config, parts: TrainParts, images: Tensor, targets: Tensor,
+                      accumulation: int, sync: bool, where: str) -> Tensor:
+    """The loss of one micro-batch, checked finite; its gradient (scaled, divided by the
+    accumulation steps) added to the parameters' (all-reduced only when `sync`)."""
+    with _ddp_no_sync(parts.model, sync):
+        with parts.amp.autocast():
+            loss = parts.criterion(parts.model(images), targets)
+        check_loss(loss, where,
+                   f"; the last checkpoint in {config.OUTPUT} is the last good state")
+        parts.scaler.scale(loss / accumulation).backward()
+    return loss
+
+
+def _optimizer_step(config, parts: TrainParts, update_index: int) -> float:
+    """Clip, step, update the scale and the lr schedule; returns the gradient norm.
+
+    Clipped once per optimizer step, on the full accumulated gradient (the original clipped
+    the partial sums at every micro-step)."""
+    optimizer, scaler = parts.optimizer, parts.scaler
+    scaler.unscale_(optimizer)
+    max_norm = config.TRAIN.CLIP_GRAD if config.TRAIN.CLIP_GRAD else float("inf")
+    grad_norm = torch.nn.utils.clip_grad_norm_(parts.model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    parts.lr_scheduler.step_update(update_index)
+    return float(grad_norm)
+
+
+def _log_iteration(config, log: RunLog, meters: EpochMeters, lr: float, epoch: int, idx: int,
+                   steps: int, images_per_second: float, device: torch.device) -> None:
+    """Loss and lr to tensorboard every iteration; a progress line every PRINT_FREQ."""
+    global_step = epoch * steps + idx
+    if log.writer is not None:
+        log.writer.add_scalar("train/loss", meters.loss.val, global_step)
+        log.writer.add_scalar("train/lr", lr, global_step)
+    if idx % config.PRINT_FREQ == 0 or idx == steps - 1:
+        eta = datetime.timedelta(seconds=int(meters.batch_time.avg * (steps - idx - 1)))
+        log.logger.info(
+            f"Train: [{epoch}/{config.TRAIN.EPOCHS}][{idx}/{steps}]\t"
+            f"eta {eta} lr {lr:.6f}\t"
+            f"time {meters.batch_time.val:.4f} ({meters.batch_time.avg:.4f})\t"
+            f"loss {meters.loss.val:.4f} ({meters.loss.avg:.4f})\t"
+            f"grad_norm {meters.grad_norm.val:.4f} ({meters.grad_norm.avg:.4f})\t"
+            f"throughput {images_per_second:.1f} img/s\tmem {memory_mb(device):.0f}MB")
+
+
 def train_one_epoch(config, parts: TrainParts, loader, epoch: int, dist_info: DistInfo,
                     log: RunLog) -> dict:
     """Returns {"loss": mean train loss, "skipped": corrupt images dropped}."""
-    model, optimizer, scaler, mixup = parts.model, parts.optimizer, parts.scaler, parts.mixup
-    device, logger, writer = dist_info.device, log.logger, log.writer
-    model.train()
-    optimizer.zero_grad(set_to_none=True)
+    device = dist_info.device
+    parts.model.train()
+    parts.optimizer.zero_grad(set_to_none=True)
     steps = len(loader)
     accumulation = max(1, config.TRAIN.ACCUMULATION_STEPS)
-    loss_meter, norm_meter, batch_time = AverageMeter(), AverageMeter(), AverageMeter()
-    skipped_total = 0
+    meters, skipped_total = EpochMeters(), 0
     start = end = time.time()
     for idx, (images, targets, skipped) in enumerate(loader):
         skipped_total += skipped
-        images = images.to(device, non_blocking=True)
-        targets = targets.to(device, non_blocking=True)
-        if mixup is not None:
-            if len(images) % 2:  # batch mixing pairs samples; a skipped image can leave one odd
-                images, targets = images[:-1], targets[:-1]
-            images, targets = mixup(images, targets)
+        images, targets = _batch_on_device(images, targets, device, parts.mixup)
         step_now = (idx + 1) % accumulation == 0
-        with _ddp_no_sync(model, step_now):
-            with parts.amp.autocast():
-                loss = parts.criterion(model(images), targets)
-            check_loss(loss, f"epoch {epoch} iteration {idx}",
-                       f"; the last checkpoint in {config.OUTPUT} is the last good state")
-            scaler.scale(loss / accumulation).backward()
+        loss = _forward_backward(config, parts, images, targets, accumulation, step_now,
+                                 f"epoch {epoch} iteration {idx}")
         if step_now:
-            # Clipped once per optimizer step, on the full accumulated gradient (the original
-            # clipped the partial sums at every micro-step).
-            scaler.unscale_(optimizer)
-            max_norm = config.TRAIN.CLIP_GRAD if config.TRAIN.CLIP_GRAD else float("inf")
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            parts.lr_scheduler.step_update(epoch * steps + idx)
-            norm_meter.update(float(grad_norm))
-        loss_meter.update(loss.item(), len(targets))
-        batch_time.update(time.time() - end)
+            meters.grad_norm.update(_optimizer_step(config, parts, epoch * steps + idx))
+        meters.loss.update(loss.item(), len(targets))
+        meters.batch_time.update(time.time() - end)
         end = time.time()
-        global_step = epoch * steps + idx
-        if writer is not None:
-            writer.add_scalar("train/loss", loss_meter.val, global_step)
-            writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], global_step)
-        if idx % config.PRINT_FREQ == 0 or idx == steps - 1:
-            eta = datetime.timedelta(seconds=int(batch_time.avg * (steps - idx - 1)))
-            rate = len(targets) * dist_info.world_size / max(batch_time.avg, 1e-9)
-            logger.info(
-                f"Train: [{epoch}/{config.TRAIN.EPOCHS}][{idx}/{steps}]\t"
-                f"eta {eta} lr {optimizer.param_groups[0]['lr']:.6f}\t"
-                f"time {batch_time.val:.4f} ({batch_time.avg:.4f})\t"
-                f"loss {loss_meter.val:.4f} ({loss_meter.avg:.4f})\t"
-                f"grad_norm {norm_meter.val:.4f} ({norm_meter.avg:.4f})\t"
-                f"throughput {rate:.1f} img/s\tmem {memory_mb(device):.0f}MB")
+        rate = len(targets) * dist_info.world_size / max(meters.batch_time.avg, 1e-9)
+        _log_iteration(config, log, meters, parts.optimizer.param_groups[0]["lr"], epoch, idx,
+                       steps, rate, device)
     skipped_all = int(all_reduce_sum(torch.tensor([skipped_total], device=device)).item())
     if skipped_all:
-        logger.warning(f"epoch {epoch}: skipped {skipped_all} unreadable training images")
-    logger.info(f"EPOCH {epoch} training takes "
-                f"{datetime.timedelta(seconds=int(time.time() - start))}")
-    return {"loss": loss_meter.avg, "skipped": skipped_all}
+        log.logger.warning(f"epoch {epoch}: skipped {skipped_all} unreadable training images")
+    log.logger.info(f"EPOCH {epoch} training takes "
+                    f"{datetime.timedelta(seconds=int(time.time() - start))}")
+    return {"loss": meters.loss.avg, "skipped": skipped_all}
 
 
 @torch.no_grad()

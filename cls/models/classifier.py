@@ -75,7 +75,10 @@ class HRFormerClassifier(HRFormer):
         self.final_layer = nn.Sequential(nn.Conv2d(widths[-1], FINAL_CHANNELS, 1),
                                          norm(FINAL_CHANNELS), nn.ReLU(inplace=True))
         self.num_features = self.head_hidden_size = FINAL_CHANNELS
-        self.feature_info = [dict(num_chs=c, reduction=4 * 2 ** i, module=f"stage4.branch{i}")
+        # Branch i is the last stage-4 module's fusion into that branch (the sum of its
+        # `fuse_layers.<i>` paths, then ReLU); timm's `feature_info` names that module.
+        last = f"stage4.{len(self.stage4) - 1}.fuse_layers"
+        self.feature_info = [dict(num_chs=c, reduction=4 * 2 ** i, module=f"{last}.{i}")
                              for i, c in enumerate(self.out_channels)]
         # Dropout on the pooled features (timm's drop_rate; the original's head had none).
         self.head_drop = nn.Dropout(drop_rate)

@@ -97,6 +97,20 @@ def test_features_only_gives_the_four_branches():
     assert selected.feature_info.reduction() == [8, 32]
 
 
+def test_feature_info_names_the_modules_that_make_each_branch():
+    """Each `module` exists (timm's convention: the module whose output is the feature): the
+    last stage-4 fusion into branch i, whose conv paths all end at that branch's width."""
+    model = micro()
+    names = [info["module"] for info in model.feature_info]
+    assert len(set(names)) == len(names) == 4
+    for info in model.feature_info:
+        paths = model.get_submodule(info["module"])  # AttributeError for a missing module
+        last_convs = [[m for m in path.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+                      for path in paths if not isinstance(path, torch.nn.Identity)]
+        assert len(last_convs) == 3
+        assert all(conv.out_channels == info["num_chs"] for conv in last_convs)
+
+
 def test_forward_intermediates_and_index_errors():
     model = micro().eval()
     x = torch.randn(1, 3, 64, 64)

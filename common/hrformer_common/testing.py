@@ -1,6 +1,7 @@
 """Test helpers: the key manifests, fixtures and release tables of `testdata/` (see its
 README), the deterministic weights and seeded input, the tolerance check, and the README checks
-against the release tables (torch and the standard library only).
+(release tables, the Layout section against the files git tracks); torch and the standard
+library only.
 
 The test data sits at the repository root, `testdata/`; `HRFORMER_TESTDATA` points elsewhere.
 """
@@ -11,6 +12,7 @@ import importlib.util
 import json
 import math
 import os
+import subprocess
 from pathlib import Path
 from types import ModuleType
 from typing import Callable, Iterable, Mapping, Sequence
@@ -164,3 +166,50 @@ def check_vendored_copies(subproject: str, tmp_path: Path) -> None:
         assert len(found) == 1 and str(copy / relative) in found[0], found
         assert "make vendor" in found[0]
         (copy / relative).write_bytes(original)
+
+
+LAYOUT_HEADING = "## Layout"
+
+
+def readme_layout(readme: Path) -> list[str]:
+    """The paths the README's Layout section lists: the first word of each line of the fenced
+    block under `## Layout` (an indented line continues the description above it). A path
+    ending in `/` stands for every file below that folder."""
+    lines = readme.read_text().splitlines()
+    assert LAYOUT_HEADING in lines, f"{readme}: no '{LAYOUT_HEADING}' section"
+    fences = [i for i in range(lines.index(LAYOUT_HEADING), len(lines))
+              if lines[i].startswith("```")]
+    assert len(fences) >= 2, f"{readme}: the Layout section has no fenced block"
+    return [line.split()[0] for line in lines[fences[0] + 1:fences[1]]
+            if line.strip() and not line[0].isspace()]
+
+
+def project_files(folder: Path) -> list[str]:
+    """The files below `folder` that git tracks or would add (not ignored), relative to it."""
+    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                         cwd=folder, capture_output=True, check=True).stdout.decode()
+    return sorted({name for name in out.split("\0") if name and (folder / name).is_file()})
+
+
+def layout_problems(entries: Sequence[str], files: Sequence[str]) -> list[str]:
+    """Each file no Layout entry covers, and each entry that covers no file."""
+    def covers(entry: str, name: str) -> bool:
+        return name == entry or (entry.endswith("/") and name.startswith(entry))
+
+    return ([f"README Layout lists {e}, which does not exist" for e in entries
+             if not any(covers(e, f) for f in files)]
+            + [f"README Layout lacks {f}" for f in files if not any(covers(e, f) for e in entries)])
+
+
+def check_readme_layout() -> None:
+    """This subproject's README Layout section lists exactly its files (a folder entry: all
+    below it); and the check names a new file and a vanished one."""
+    subproject = Path(__file__).resolve().parents[1]
+    entries, files = readme_layout(subproject / "README.md"), project_files(subproject)
+    problems = layout_problems(entries, files)
+    assert not problems, f"{subproject / 'README.md'}:\n" + "\n".join(problems)
+    assert layout_problems(entries, [*files, "unlisted.py"]) == [
+        "README Layout lacks unlisted.py"]
+    listed = next(e for e in entries if not e.endswith("/"))
+    assert layout_problems(entries, [f for f in files if f != listed]) == [
+        f"README Layout lists {listed}, which does not exist"]

@@ -11,11 +11,11 @@ apply_compat_fixes()
 
 from .amp import AutocastOptimWrapper  # noqa: E402  (registers the bf16 wrapper)
 from .backbone import HRT  # noqa: E402  (registers `HRT`)
-from .checkpoint import convert_official_state_dict, to_official_state_dict  # noqa: E402
-from .checkpoint_io import AtomicCheckpointHook  # noqa: E402  (safe load, atomic save)
+from .checkpoints import (AtomicCheckpointHook, convert_official_state_dict,  # noqa: E402
+                          to_official_state_dict)  # (registers safe loading, the atomic hook)
 from .datasets import CheckedCocoDataset  # noqa: E402  (registers the dataset)
+from .device import CPUDistributedDataParallel  # noqa: E402  (registers the wrapper)
 from .hooks import ResumeRandomnessHook, StopOnNonFiniteLossHook  # noqa: E402  (registers)
-from .runtime import CPUDistributedDataParallel  # noqa: E402  (registers the wrapper)
 from .transforms import OriginalRandomBBoxTransform  # noqa: E402  (registers the transform)
 
 __all__ = ["AtomicCheckpointHook", "AutocastOptimWrapper", "CPUDistributedDataParallel",

@@ -16,10 +16,9 @@ from mmpose.registry import MODELS
 from torch import Tensor, cuda, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from .checkpoints import load_pretrained_backbone, refuse_shape_mismatches
 from .hrformer import Bottleneck, HRFormer, HRFormerOptions
-from .checkpoint_io import refuse_shape_mismatches
 from .mmpose_layout import load_mmpose_layout_hook
-from .pretrained import load_pretrained_backbone
 
 _EXTRA_KEYS = {"stage1", "stage2", "stage3", "stage4", "drop_path_rate", "with_rpe", "upsample"}
 _STAGE_BLOCKS = {"stage1": "BOTTLENECK", "stage2": "TRANSFORMER_BLOCK",

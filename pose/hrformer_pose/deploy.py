@@ -13,7 +13,7 @@ from hrformer_common.checkpoint import CheckpointError, load_checkpoint, load_we
 from hrformer_common.model_card import ModelCard
 from hrformer_common.runtime import Runner
 
-from .checkpoint import HEAD, OFFICIAL_HEAD, convert_official_state_dict
+from .checkpoints import HEAD, OFFICIAL_HEAD, convert_official_state_dict
 from .mmpose_layout import from_mmpose_layout, is_mmpose_layout
 
 OUTPUT_NAMES = ("heatmaps",)

@@ -6,14 +6,16 @@ import shutil
 
 import pytest
 import torch
-from conftest import COCO_CONFIGS, POSE
-from hrformer_pose.runtime import adapt_to_device
+from conftest import COCO_CONFIGS, DEMO_CONFIG, POSE
+from hrformer_pose.checkpoints import AtomicCheckpointHook
+from hrformer_pose.device import adapt_to_device
 from hrformer_common.testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
                               seeded_input)
 from mmengine.config import Config
+from mmengine.hooks import CheckpointHook
 from mmengine.registry import init_default_scope
 from mmpose.apis import init_model
-from mmpose.registry import TRANSFORMS
+from mmpose.registry import HOOKS, TRANSFORMS
 
 NAMES = [p.stem for p in COCO_CONFIGS]
 SMALL = POSE / "configs/hrformer/coco/hrt_small_coco_256x192.py"
@@ -69,6 +71,13 @@ def test_config_holds_the_original_settings(name):
     assert cfg.val_dataloader.dataset.filter_cfg.bbox_score_thr == 0.0
     assert (cfg.val_evaluator.nms_thr, cfg.val_evaluator.keypoint_score_thr) == (0.9, 0.2)
     assert cfg.model_wrapper_cfg.find_unused_parameters
+
+
+@pytest.mark.parametrize("path", [*COCO_CONFIGS, DEMO_CONFIG], ids=lambda p: p.stem)
+def test_configs_save_through_the_atomic_hook_by_its_own_name(path):
+    assert Config.fromfile(path).default_hooks.checkpoint.type == "AtomicCheckpointHook"
+    assert HOOKS.get("AtomicCheckpointHook") is AtomicCheckpointHook
+    assert HOOKS.get("CheckpointHook") is CheckpointHook  # mmengine's name stays mmengine's
 
 
 def test_relative_position_tables_alone_skip_weight_decay():

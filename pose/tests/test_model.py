@@ -5,7 +5,7 @@ import pytest
 import torch
 from conftest import build_model, extra_from_layout, layout_of
 from hrformer_pose.backbone import HRT, core_config, local_norm_cfg
-from hrformer_pose.checkpoint import convert_official_state_dict
+from hrformer_pose.checkpoints import convert_official_state_dict
 from hrformer_common.testing import assert_matches_reference, fixture, manifest, seeded_input
 from mmengine.structures import InstanceData, PixelData
 from mmpose.structures import PoseDataSample

@@ -14,7 +14,7 @@ import hrformer_pose.datasets
 import pytest
 import torch
 from conftest import DEMO_CONFIG, POSE, TEST_CONFIG, data_options
-from hrformer_pose.checkpoint import convert_official_state_dict
+from hrformer_pose.checkpoints import convert_official_state_dict
 from hrformer_pose.config_check import ConfigError
 from hrformer_pose.datasets import AnnotationError
 from hrformer_common.checkpoint import CheckpointError, load_checkpoint
@@ -148,8 +148,8 @@ def test_a_stopped_rank_fails_the_run_within_the_timeout(tmp_path, stick_data):
 
 @pytest.mark.parametrize("option, expected", [
     ("default_hooks.checkpoint.intervall=1",
-     r"default_hooks\.checkpoint\.intervall is not an argument of CheckpointHook; did you "
-     r"mean 'interval'\?"),
+     r"default_hooks\.checkpoint\.intervall is not an argument of AtomicCheckpointHook; "
+     r"did you mean 'interval'\?"),
     ("train_cfg.max_epochs=abc",
      r"--cfg-options train_cfg\.max_epochs=abc: expected int \(the config has 6\)"),
 ])

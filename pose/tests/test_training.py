@@ -14,7 +14,7 @@ import torch
 from conftest import DEMO_CONFIG, POSE, data_options
 from hrformer_pose.backbone import HRT
 from hrformer_pose.hooks import NonFiniteLossError, StopOnNonFiniteLossHook
-from hrformer_pose.pretrained import load_pretrained_backbone
+from hrformer_pose.checkpoints import load_pretrained_backbone
 from hrformer_common.testing import manifest, recipe_state_dict
 from mmengine.config import Config
 

@@ -24,7 +24,7 @@ import torch  # noqa: E402
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose.apis)
 from demo.stick_figures import make_split  # noqa: E402
-from hrformer_pose.runtime import adapt_to_device  # noqa: E402
+from hrformer_pose.device import adapt_to_device  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 

@@ -16,10 +16,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
-from hrformer_pose.checkpoint import HEAD, OFFICIAL_HEAD  # noqa: E402
+from hrformer_pose.checkpoints import HEAD, OFFICIAL_HEAD  # noqa: E402
 from hrformer_common.dist import run_reporting_stalls  # noqa: E402
-from hrformer_pose.runtime import (adapt_to_device, init_cpu_process_group,  # noqa: E402
-                                   load_tool_config, parse_tool_args, tool_parser)
+from hrformer_pose.device import adapt_to_device, init_cpu_process_group  # noqa: E402
+from hrformer_pose.tool_args import load_tool_config, parse_tool_args, tool_parser  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> dict:
     init_cpu_process_group(args.launcher)
     runner = Runner.from_cfg(build_config(args))
     # The original's head keys (`keypoint_head.*`) are renamed while loading (see
-    # hrformer_pose/checkpoint.py and tools/convert_official_checkpoint.py).
+    # hrformer_pose/checkpoints.py and tools/convert_official_checkpoint.py).
     runner.load_checkpoint(args.checkpoint, map_location="cpu",
                            revise_keys=[(r"^module\.", ""), ("^" + re.escape(OFFICIAL_HEAD), HEAD)])
     return run_reporting_stalls(runner.test)

@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
 from hrformer_common.dist import run_reporting_stalls  # noqa: E402
-from hrformer_pose.runtime import (adapt_to_device, init_cpu_process_group,  # noqa: E402
-                                   load_tool_config, parse_tool_args, tool_parser)
+from hrformer_pose.device import adapt_to_device, init_cpu_process_group  # noqa: E402
+from hrformer_pose.tool_args import load_tool_config, parse_tool_args, tool_parser  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 

@@ -1,10 +1,17 @@
 """Model construction: registry names, options and input validation."""
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
 from conftest import micro_config
-from lib.models import build_backbone, build_segmentor
+from lib.models import DROP_PATH_RATE, build_backbone, build_segmentor
+from lib.segmentor.configured_segmentor import configured_segmentor
+from lib.utils.command_line import load_config
+
+SEG = Path(__file__).resolve().parents[1]
+CPU = torch.device("cpu")
 
 
 def test_micro_segmentor_options_reach_backbone_and_head():
@@ -39,3 +46,21 @@ def test_head_width_must_match_backbone():
 def test_bad_names_are_rejected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def _largest_drop_path(model: nn.Module) -> float:
+    return max(m.p for m in model.modules() if type(m).__name__ == "DropPath")
+
+
+def test_drop_path_comes_from_the_config_or_flag_alone(monkeypatch):
+    """The original also read a `drop_path_rate` environment variable; here the config key
+    (or --drop_path_rate) is the one source, with the original's 0.2 where neither sets it."""
+    monkeypatch.chdir(SEG)
+    monkeypatch.setenv("drop_path_rate", "0.5")
+    demo = ["--configs", "configs/demo/H_48_D_4.json"]
+    flagged, _ = load_config([*demo, "--drop_path_rate", "0.3"])
+    assert _largest_drop_path(configured_segmentor(flagged, CPU)) == pytest.approx(0.3)
+    unset, _ = load_config(demo)
+    del unset.params["network"]["drop_path_rate"]
+    assert _largest_drop_path(configured_segmentor(unset, CPU)) == pytest.approx(DROP_PATH_RATE)
+    assert DROP_PATH_RATE == 0.2

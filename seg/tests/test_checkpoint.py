@@ -7,7 +7,7 @@ import torch
 from conftest import build_for_manifest, micro_config, save_cls_checkpoint
 from hrformer_common.testing import load_recipe_weights
 from lib.models import build_backbone
-from lib.models.checkpoint import (IMAGENET_HEAD_PREFIXES, CheckpointError,
+from lib.segmentor.checkpoints import (IMAGENET_HEAD_PREFIXES, CheckpointError,
                                    load_imagenet_backbone, load_segmentor_checkpoint)
 
 MICRO = "seg_micro_ocr_v2"
@@ -58,7 +58,7 @@ def test_imagenet_init_into_win15_resizes_tables_and_logs_skipped_head(tmp_path,
     path = tmp_path / "hrt_base.pth"
     source = save_cls_checkpoint("cls_hrt_base", path)
     backbone = build_backbone("hrt_base_win15")
-    with caplog.at_level(logging.INFO, logger="lib.models.checkpoint"):
+    with caplog.at_level(logging.INFO, logger="lib.segmentor.checkpoints"):
         report = load_imagenet_backbone(backbone, path)
 
     backbone_keys = set(backbone.state_dict())

@@ -12,7 +12,7 @@ from hrformer_common.testing import assert_matches_reference, fixture, seeded_in
 from hrformer_common.runtime import make_runner
 from test_released_checkpoint import MICRO, write_released_checkpoint
 from lib.models import build_segmentor
-from lib.segmentor.model_builder import resolve_backbone
+from lib.segmentor.configured_segmentor import resolve_backbone
 from tools import export, predict
 
 SEG = Path(__file__).resolve().parents[1]

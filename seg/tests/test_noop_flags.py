@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from main import NO_OP_FLAGS, build_parser, given_no_op_flags, load_config
+from lib.utils.command_line import NO_OP_FLAGS, build_parser, given_no_op_flags, load_config
 
 SEG = Path(__file__).resolve().parents[1]
 BASE = ["--configs", "configs/demo/H_48_D_4.json", "--phase", "train"]

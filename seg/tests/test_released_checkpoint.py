@@ -6,8 +6,9 @@ from helpers_train import DEMO_CONFIG, eval_args, make_dataset
 from hrformer_common.testing import assert_matches_reference, fixture, load_recipe_weights, seeded_input
 from hrformer_common.checkpoint import load_checkpoint
 from lib.segmentor.checkpoints import restore_weights
-from lib.segmentor.model_builder import build_model
-from main import load_config, main
+from lib.segmentor.configured_segmentor import configured_segmentor
+from lib.utils.command_line import load_config
+from main import main
 
 MICRO = "seg_micro_ocr_v2"   # the demo layout is the micro fixture's layout
 NINETEEN = ["data.num_classes", "19"]
@@ -15,7 +16,7 @@ NINETEEN = ["data.num_classes", "19"]
 
 def write_released_checkpoint(path):
     configer, _ = load_config(["--configs", DEMO_CONFIG, *NINETEEN])
-    model = build_model(configer, torch.device("cpu"))
+    model = configured_segmentor(configer, torch.device("cpu"))
     load_recipe_weights(model, MICRO)
     state = {f"module.{k}": v for k, v in model.state_dict().items()}
     torch.save({"config_dict": {"iters": 80000}, "state_dict": state}, path)
@@ -25,7 +26,7 @@ def test_released_layout_reproduces_fixture_and_evaluates(tmp_path):
     path = tmp_path / "released_max_performance.pth"
     write_released_checkpoint(path)
     configer, _ = load_config(["--configs", DEMO_CONFIG, "--resume", str(path), *NINETEEN])
-    model = build_model(configer, torch.device("cpu"))
+    model = configured_segmentor(configer, torch.device("cpu"))
     restore_weights(model, load_checkpoint(path), str(path), strict=True)
     model.eval()
     case = fixture(MICRO)["cases"][0]

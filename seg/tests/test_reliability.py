@@ -17,7 +17,8 @@ import hrformer_common.checkpoint as hc
 from hrformer_common.stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
 from helpers_train import DEMO_CONFIG, eval_args, make_dataset, train_args
 from lib.segmentor.trainer import NonFiniteLossError, Trainer
-from main import load_config, main
+from lib.utils.command_line import load_config
+from main import main
 
 SEG_ROOT = Path(__file__).resolve().parents[1]
 LATEST, BEST = "demo_hrt_ocr_v2_latest.pth", "demo_hrt_ocr_v2_max_performance.pth"
@@ -115,7 +116,7 @@ def save(obj, f):
     torch.save(obj, f)
 hc.torch = type("T", (), {"save": staticmethod(save), "load": torch.load,
                           "serialization": torch.serialization})
-from main import load_config, main
+from main import main
 main(sys.argv[2:])
 """
 

@@ -10,7 +10,8 @@ from helpers_train import eval_args, make_dataset, train_args
 from lib.datasets import build_mapper
 from lib.metrics.evaluate import score_folders
 from lib.utils.configer import Configer
-from main import load_config, main
+from lib.utils.command_line import load_config
+from main import main
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ from typing import Callable
 
 from torch import Tensor, nn
 
-from lib.models import SEGMENTORS, build_segmentor
 from hrformer_common.model_card import ModelCard
 from hrformer_common.runtime import Runner, add_runtime_args  # noqa: F401  (re-exported)
-from lib.models.checkpoint import load_segmentor_checkpoint
-from lib.segmentor.model_builder import resolve_backbone
+from lib.models import SEGMENTORS, build_segmentor
+from lib.segmentor.checkpoints import load_segmentor_checkpoint
+from lib.segmentor.configured_segmentor import resolve_backbone
 
 # `out` (final logits at input size) first, as deployment users read the first output.
 OUTPUT_NAMES = ("out", "out_aux")

@@ -22,8 +22,8 @@ import torch  # noqa: E402
 from hrformer_common.reproduce import Row, Tool  # noqa: E402
 from lib.segmentor.tester import run_test  # noqa: E402
 from lib.utils import distributed  # noqa: E402
+from lib.utils.command_line import load_config  # noqa: E402
 from lib.utils.logger import setup_logging  # noqa: E402
-from main import load_config  # noqa: E402
 
 SS, MS = "mIoU", "mIoU (Multi-Scale)"
 BACKBONES = {("S", "7x7"): "hrt_small", ("B", "7x7"): "hrt_base",

@@ -8,7 +8,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # save_best: the original's EvalHook(save_best=True, key_indicator='AP').
-    checkpoint=dict(type='CheckpointHook', interval=5, save_best='coco/AP', rule='greater'),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=5, save_best='coco/AP', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='PoseVisualizationHook', enable=False))
 # A NaN/inf loss stops the run with a clear error; checkpoints carry the RNG states, so a

@@ -1,8 +1,7 @@
 # The HRFormer COCO top-down recipe shared by configs/hrformer/coco/ (mmpose 1.x form of the
-# original's hrt_*_coco_*.py), at 256x192. Each model config adds the backbone's stage layout
-# (`model.backbone.extra`), its ImageNet weights (`model.backbone.init_cfg`: from cls/ or the
-# official release; missing/skipped keys are logged) and the head's `in_channels`; the 384x288
-# configs derive from their 256x192 one and replace the codec and the pipelines.
+# original's hrt_*_coco_*.py), at 256x192: schedule, codec, data and evaluation. The model
+# comes from a second base, `_base_/models/hrt_{tiny,small,base}.py`; each config sets the
+# head's decoder to this codec. `hrt_coco_topdown_384x288.py` is this recipe at 384x288.
 _base_ = ['./default_runtime.py']
 
 # Schedule: 210 epochs, lr 5e-4, x0.1 at epochs 170 and 200, 500 linear warm-up iterations.
@@ -31,27 +30,6 @@ param_scheduler = [
 auto_scale_lr = dict(base_batch_size=256)
 
 codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
-
-model = dict(
-    type='TopdownPoseEstimator',
-    # RGB, ImageNet mean/std (the original: ToTensor then NormalizeTensor).
-    data_preprocessor=dict(type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
-    backbone=dict(
-        type='HRT',
-        in_channels=3,
-        # SyncBN across GPUs; plain BN on CPU or in a single process (hrformer_pose.backbone).
-        norm_cfg=dict(type='SyncBN', requires_grad=True)),
-    head=dict(
-        # The original's TopDownSimpleHead with no deconvs: one 1x1 conv to 17 heatmaps.
-        type='HeatmapHead',
-        out_channels=17,
-        deconv_out_channels=None,
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
-    # Flip test; the flipped heatmap is shifted one pixel right before averaging
-    # (the original's `shift_heatmap=True`; mmpose 1.x does the same shift).
-    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
 
 # CocoDataset with malformed annotations named (hrformer_pose/datasets.py).
 dataset_type = 'CheckedCocoDataset'

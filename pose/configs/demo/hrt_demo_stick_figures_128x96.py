@@ -2,7 +2,7 @@
 # generated stick-figure dataset (demo/stick_figures.py), evaluated with COCO keypoint AP.
 # Same components as the COCO configs; smaller model, input and schedule, a higher learning
 # rate and milder augmentation so that it converges in minutes.
-_base_ = ['../_base_/default_runtime.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/models/hrt_topdown_heatmap.py']
 
 max_epochs = 6
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
@@ -22,7 +22,8 @@ param_scheduler = [
 # checkpoint at the end (no best-AP tracking), gloo, seeded.
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(_delete_=True, type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1))
+    checkpoint=dict(_delete_=True, type='AtomicCheckpointHook', interval=max_epochs,
+                    max_keep_ckpts=1))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 log_processor = dict(window_size=20)
 randomness = dict(seed=0)
@@ -31,13 +32,7 @@ codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), si
 
 channels = (16, 32, 64, 128)
 model = dict(
-    type='TopdownPoseEstimator',
-    data_preprocessor=dict(type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
     backbone=dict(
-        type='HRT',
-        in_channels=3,
-        norm_cfg=dict(type='SyncBN', requires_grad=True),
         # From scratch: the original's N(0, 0.001) conv init shrinks activations into float
         # denormals, which are very slow on CPUs; He init trains faster here.
         init_cfg=dict(type='Kaiming', layer='Conv2d'),
@@ -54,14 +49,7 @@ model = dict(
             stage4=dict(num_modules=1, num_branches=4, block='TRANSFORMER_BLOCK',
                         num_blocks=(1, 1, 1, 1), num_channels=channels, num_heads=[1, 2, 4, 8],
                         num_mlp_ratios=[4, 4, 4, 4], num_window_sizes=[7, 7, 7, 7]))),
-    head=dict(
-        type='HeatmapHead',
-        in_channels=channels[0],
-        out_channels=17,
-        deconv_out_channels=None,
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
+    head=dict(in_channels=channels[0], decoder=codec))
 
 # CocoDataset with malformed annotations named (hrformer_pose/datasets.py).
 dataset_type = 'CheckedCocoDataset'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .backbones import build_backbone
+from .backbones import DROP_PATH_RATE, build_backbone
 from .nets.hrt_ocr import HRTOCR
 from .norm import NormLayer, resolve_norm_layer
 
@@ -19,7 +19,7 @@ SEGMENTORS: dict[str, tuple[str, int]] = {
 
 def build_segmentor(name: str, backbone: str | Mapping, num_classes: int, *,
                     in_channels: int | None = None, norm_layer: str | NormLayer = "bn",
-                    with_cp: bool = False, drop_path_rate: float | None = 0.2,
+                    with_cp: bool = False, drop_path_rate: float | None = DROP_PATH_RATE,
                     attention: str = "sdpa", masked_padding: bool = False,
                     dropout: float = 0.05) -> HRTOCR:
     """Build an HRFormer + OCR segmentor.
@@ -47,4 +47,4 @@ def build_segmentor(name: str, backbone: str | Mapping, num_classes: int, *,
     return HRTOCR(net, num_classes, version, norm, dropout)
 
 
-__all__ = ["SEGMENTORS", "build_backbone", "build_segmentor"]
+__all__ = ["DROP_PATH_RATE", "SEGMENTORS", "build_backbone", "build_segmentor"]

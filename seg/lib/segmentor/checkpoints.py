@@ -1,5 +1,13 @@
-"""Atomic checkpoint files in openseg's layout (`config_dict` + `state_dict`), with the
-optimiser, LR position and AMP scaler added so that a resumed run continues exactly."""
+"""Checkpoint files of the segmentor.
+
+- Training writes openseg's layout (`config_dict` + `state_dict`) atomically, with the
+  optimiser, LR position and AMP scaler added so that a resumed run continues exactly.
+- `restore_weights` / `load_segmentor_checkpoint` load such a file (or any openseg one)
+  strictly; `load_imagenet_backbone` initialises a backbone from an ImageNet checkpoint,
+  non-strictly and logged.
+
+Reading, layouts and the key report are the shared `hrformer_common.checkpoint`.
+"""
 from __future__ import annotations
 
 import logging
@@ -8,9 +16,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from hrformer_common.checkpoint import load_weights, state_dict_of
+from hrformer_common.checkpoint import (CheckpointError, LoadReport, backbone_state_dict,
+                                        load_checkpoint, load_weights, state_dict_of)
 
 log = logging.getLogger(__name__)
+
+__all__ = ["CheckpointError", "IMAGENET_HEAD_PREFIXES", "checkpoint_path",
+           "load_imagenet_backbone", "load_segmentor_checkpoint", "make_checkpoint",
+           "restore_weights", "unwrap"]
+
+# Keys of the ImageNet classification head; a seg backbone has no use for them.
+IMAGENET_HEAD_PREFIXES = ("incre_modules.", "downsamp_modules.", "final_layer.", "classifier.")
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -32,9 +48,35 @@ def make_checkpoint(model: nn.Module, config: dict, optimizer: torch.optim.Optim
     return ckpt
 
 
-def restore_weights(model: nn.Module, ckpt: dict, source: str, strict: bool = True) -> None:
+def restore_weights(model: nn.Module, ckpt: dict, source: str, strict: bool = True
+                    ) -> LoadReport:
     """openseg rules: `state_dict`, `model` or a raw dict of tensors; `module.` stripped;
     strict by default (`--resume_strict n` only warns)."""
     report = load_weights(unwrap(model), state_dict_of(ckpt, source), source, strict=strict)
     if report.missing or report.unexpected:
         log.warning("%s", report.summary())
+    return report
+
+
+def load_segmentor_checkpoint(model: nn.Module, path: str | Path) -> LoadReport:
+    """Load an openseg checkpoint file (`{"state_dict": ...}`, keys maybe prefixed by
+    `module.`) strictly into a segmentor."""
+    return restore_weights(model, load_checkpoint(path), str(path))
+
+
+def load_imagenet_backbone(backbone: nn.Module, path: str | Path) -> LoadReport:
+    """Initialise a backbone from an ImageNet checkpoint (`["model"]`), non-strictly.
+
+    Keys the backbone lacks (the classification head) are skipped, relative position tables
+    are resized for larger windows, and every skipped or missing key is logged. A shape
+    mismatch that resizing cannot fix (e.g. a small checkpoint into a base backbone) raises.
+    """
+    state = backbone_state_dict(load_checkpoint(path), str(path))
+    report = load_weights(backbone, state, f"ImageNet checkpoint {path}", strict=False,
+                          skip_prefixes=IMAGENET_HEAD_PREFIXES)
+    log.info("ImageNet init: %s\n  skipped checkpoint keys (%d): %s", report.summary(),
+             len(report.skipped), ", ".join(report.skipped))
+    if report.unexpected:
+        log.warning("ImageNet init from %s: %d keys outside the classification head not used: "
+                    "%s", path, len(report.unexpected), ", ".join(report.unexpected))
+    return report

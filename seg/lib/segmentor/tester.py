@@ -15,9 +15,9 @@ from ..utils import distributed
 from ..utils.configer import Configer
 from hrformer_common.checkpoint import load_checkpoint
 from .checkpoints import restore_weights
+from .configured_segmentor import configured_segmentor
 from .evaluator import evaluate, log_scores
 from .inference import Predictor
-from .model_builder import build_model
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def run_test(configer: Configer, device: torch.device) -> dict | None:
     resume = configer.get("network.resume", default=None)
     if not resume:
         raise ValueError("--phase test needs --resume <checkpoint>")
-    model = build_model(configer, device)
+    model = configured_segmentor(configer, device)
     restore_weights(model, load_checkpoint(resume), f"checkpoint {resume}",
                  strict=configer.get("network.resume_strict", default=True))
     split = test_split(configer)

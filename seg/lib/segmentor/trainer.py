@@ -21,9 +21,9 @@ from ..utils.configer import Configer
 from ..utils.logger import ETA
 from .amp import autocast, grad_scaler, resolve_amp
 from .checkpoints import checkpoint_path, make_checkpoint, restore_weights, unwrap
+from .configured_segmentor import configured_segmentor
 from .evaluator import evaluate, log_scores
 from .inference import Predictor
-from .model_builder import build_model
 from .position import LoaderPosition
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class Trainer:
     def __init__(self, configer: Configer, device: torch.device) -> None:
         self.configer, self.device = configer, device
         self.amp = resolve_amp(configer.get("train.amp", default="none"), device)
-        self.model = build_model(configer, device)
+        self.model = configured_segmentor(configer, device)
         self.loss = build_loss(configer).to(device)
         self.optimizer = build_optimizer(self.model, configer)
         self.scaler = grad_scaler(self.amp, device)

@@ -1,5 +1,5 @@
 """Process-group helpers; torchrun sets RANK/WORLD_SIZE/LOCAL_RANK. The queries and
-collectives are the vendored lib/models/backbones/hrformer_dist.py's."""
+collectives are the vendored hrformer_common/dist.py's."""
 from __future__ import annotations
 
 import os

@@ -8,18 +8,20 @@ from .hrformer import HRFormer, HRFormerOptions, preset
 
 # Backbone names used by the seg launch scripts (`--backbone`).
 BACKBONES = ("hrt_small", "hrt_base", "hrt_base_win13", "hrt_base_win15")
+# The original seg backbone's drop path rate, used where none is given (its scripts set 0.2-0.4).
+DROP_PATH_RATE = 0.2
 
 
 def build_backbone(name: str | Mapping, *, norm_layer: str | NormLayer = "bn",
-                   with_cp: bool = False, drop_path_rate: float | None = 0.2,
+                   with_cp: bool = False, drop_path_rate: float | None = DROP_PATH_RATE,
                    attention: str = "sdpa", masked_padding: bool = False,
                    in_channels: int = 3) -> HRFormer:
     """Build a seg-copy HRFormer: relative position bias, nearest fuse upsampling,
     `align_corners=True` resizes and all four stage-4 outputs.
 
     `name` is one of `BACKBONES` or a stage-layout dict in the original yaml format (STAGE1..4).
-    `drop_path_rate` defaults to the original seg backbone's 0.2 (its launch scripts set
-    0.2-0.4); None keeps the layout's DROP_PATH_RATE.
+    `drop_path_rate` defaults to the original seg backbone's (`DROP_PATH_RATE`); None keeps
+    the layout's DROP_PATH_RATE.
     """
     if isinstance(name, Mapping):
         config = dict(name)
@@ -35,4 +37,4 @@ def build_backbone(name: str | Mapping, *, norm_layer: str | NormLayer = "bn",
     return HRFormer(config, options)
 
 
-__all__ = ["BACKBONES", "build_backbone"]
+__all__ = ["BACKBONES", "DROP_PATH_RATE", "build_backbone"]

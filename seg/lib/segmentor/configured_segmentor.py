@@ -1,18 +1,18 @@
-"""Build the configured segmentor: backbone choice, norm layer, drop path, ImageNet init."""
+"""The segmentor a config describes (`build_segmentor` with the config's backbone, norm layer and
+drop path), ImageNet-initialised, on its device."""
 from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..models import build_segmentor
-from ..models.checkpoint import load_imagenet_backbone
+from ..models import DROP_PATH_RATE, build_segmentor
 from ..utils import distributed
 from ..utils.configer import Configer
+from .checkpoints import load_imagenet_backbone
 
 log = logging.getLogger(__name__)
 
@@ -38,23 +38,16 @@ def resolve_bn_type(bn_type: str, device: torch.device) -> str:
     return bn_type
 
 
-def drop_path_rate(configer: Configer) -> float:
-    """Config value, else the `drop_path_rate` environment variable the original scripts
-    export, else the original seg backbone's default 0.2."""
-    value = configer.get("network.drop_path_rate", default=None)
-    if value is None:
-        value = os.environ.get("drop_path_rate", 0.2)
-    return float(value)
-
-
-def build_model(configer: Configer, device: torch.device) -> nn.Module:
+def configured_segmentor(configer: Configer, device: torch.device) -> nn.Module:
+    """`network.*` and `data.num_classes` of the config; `network.pretrained` initialises the
+    backbone unless `network.resume` is set (the resumed weights replace it)."""
     backbone, in_channels = resolve_backbone(configer.get("network.backbone"))
     model = build_segmentor(
         configer.get("network.model_name"), backbone, configer.get("data.num_classes"),
         in_channels=in_channels,
         norm_layer=resolve_bn_type(configer.get("network.bn_type", default="torchbn"), device),
         with_cp=configer.get("network.with_cp", default=False),
-        drop_path_rate=drop_path_rate(configer))
+        drop_path_rate=float(configer.get("network.drop_path_rate", default=DROP_PATH_RATE)))
     pretrained = configer.get("network.pretrained", default=None)
     if pretrained and not configer.get("network.resume", default=None):
         if not Path(pretrained).is_file():
