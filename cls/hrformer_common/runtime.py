@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 from dataclasses import replace
 import tempfile
 import warnings
@@ -162,10 +163,19 @@ class OnnxRuntimeRunner(Runner):
         return f"onnxruntime {self.version} CPUExecutionProvider, fp32, {self.threads} threads"
 
 
+@functools.cache
+def openvino_core():
+    """One OpenVINO Core per process, as OpenVINO recommends. (A Core freed with its last
+    model made a later training run with DataLoader workers, which fork, die of SIGSEGV in
+    the pose tests, OpenVINO 2026.4; a Core kept alive does not.)"""
+    import openvino as ov
+    return ov.Core()
+
+
 class OpenVinoRunner(Runner):
     def __init__(self, path: str | Path, precision: str, threads: int) -> None:
         import openvino as ov
-        core = ov.Core()
+        core = openvino_core()
         config = {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
                   "INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
         self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)

@@ -14,12 +14,13 @@ ratio (bilinear), placed top-left on an H x W canvas of gray 114.
 """
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
+
+from hrformer_common.runtime import openvino_core
 
 from .detector_base import DetectionLimits, DetectorError, PersonDetector
 
@@ -139,17 +140,8 @@ def _open_onnxruntime(path: Path, threads: int) -> tuple[tuple[int, int], Callab
     return _fixed_size(dims, path), run
 
 
-@functools.cache
-def _openvino_core():
-    """One OpenVINO Core per process, as OpenVINO recommends. (A Core freed with its last model
-    made a later training run with DataLoader workers, which fork, die of SIGSEGV in the pose
-    tests, OpenVINO 2026.4; a Core kept alive does not.)"""
-    import openvino as ov
-    return ov.Core()
-
-
 def _open_openvino(path: Path, threads: int) -> tuple[tuple[int, int], Callable]:
-    core = _openvino_core()
+    core = openvino_core()
     model = core.read_model(str(path))
     index = _image_input([i.get_any_name() for i in model.inputs], path)
     dims = [d.get_length() if d.is_static else None
