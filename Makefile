@@ -97,7 +97,7 @@ demo-cls: install
 	@echo "=== cls: parameters and FLOPs of the classifiers ==="
 	cd cls && $(PY) tools/flops.py
 	@echo "=== cls: HRFormer-S classifier speed per backend (batch 2, 224x224) ==="
-	cd cls && $(PY) tools/benchmark.py --models cls:hrt_small --modes forward \
+	cd cls && $(PY) tools/benchmark.py --models hrt_small --modes forward \
 	  --backends eager onnxruntime openvino --precisions fp32 bf16 --batch-size 2
 	@echo "=== cls: train and evaluate a small HRFormer on scikit-learn's digits ==="
 	cd cls && $(PY) tools/demo.py

@@ -50,7 +50,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from .tables import write_rows
+from .tables import destination_problem, write_rows
 from .timing import TaskModel
 
 aten = torch.ops.aten
@@ -242,6 +242,9 @@ class Flops:
         size = args.input_size
         if size is not None and (len(size) not in (1, 2) or min(size) <= 0):
             p.error(f"--input-size takes 1 or 2 positive integers, got {size}")
+        problem = destination_problem(args.json)
+        if problem:
+            p.error(f"--json {problem}")
         return args
 
     def rows(self, names: Sequence[str], input_size: Sequence[int] | None = None) -> list[dict]:

@@ -31,7 +31,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from .benchmark import Bench, cpu_line
-from .tables import write_rows
+from .tables import destination_problem, write_rows
 from .timing import kernels_run
 
 HEAD_DIMS = {"T": 18, "S": 32, "B": 39}
@@ -212,6 +212,10 @@ class GpuCheck:
         parser.add_argument("--json", type=Path, help="also write the check rows here")
         parser.add_argument("--bench-json", type=Path, help="and the benchmark's rows here")
         args = parser.parse_args(argv)
+        for flag, path in (("--json", args.json), ("--bench-json", args.bench_json)):
+            problem = destination_problem(path)
+            if problem:
+                parser.error(f"{flag} {problem}")
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         env = environment(device)
         print(env[0], file=sys.stderr, flush=True)

@@ -75,6 +75,17 @@ def test_bad_arguments_exit_with_a_usage_error(argv):
     assert error.value.code == 2
 
 
+def test_json_destination_is_checked_before_any_work(tmp_path, capsys):
+    existing = tmp_path / "rows.json"
+    existing.write_text("{}")
+    for path, message in ((existing, "exists; remove it or name another file"),
+                          (tmp_path / "no" / "rows.json", "does not exist")):
+        with pytest.raises(SystemExit) as error:
+            BENCH.parse_args(["--json", str(path)])
+        assert error.value.code == 2 and message in capsys.readouterr().err
+    assert existing.read_text() == "{}"
+
+
 def test_cpu_line_reads_the_flags_of_cpuinfo_or_lscpu():
     cpuinfo = ("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu avx2 avx512f\n"
                "processor\t: 1\nmodel name\t: Some CPU\nflags\t\t: fpu avx2 avx512f\n")

@@ -27,7 +27,7 @@ from typing import Mapping, Sequence
 
 import torch
 
-from .tables import write_rows
+from .tables import destination_problem, write_rows
 from .timing import (RUNTIME_BACKENDS, TORCH_BACKENDS, Case, Prepare, TaskModel,
                      measure_isolated)
 
@@ -177,6 +177,13 @@ class Bench:
         args = p.parse_args(argv)
         if args.input_size is not None and len(args.input_size) not in (1, 2):
             p.error("--input-size takes one value or two (height width)")
+        if args.device.split(":")[0] not in ("cpu", "cuda"):
+            p.error(f"--device {args.device}: expected cpu, cuda or cuda:N")
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
+            p.error(f"--device {args.device}: this machine has no CUDA device")
+        problem = destination_problem(args.json)
+        if problem:
+            p.error(f"--json {problem}")
         return args
 
     def cases(self, args: argparse.Namespace, native_bf16: bool | None = None) -> list[Case]:

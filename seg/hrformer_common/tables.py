@@ -21,6 +21,18 @@ from .atomic import write_text_atomic
 KINDS = {"speed": "benchmark", "flops": "flops", "checks": "gpu_check"}
 
 
+def destination_problem(path: Path | None) -> str | None:
+    """Why rows cannot be written to `path` (checked before any work), or None: its folder
+    must exist, and an existing file is not overwritten."""
+    if path is None:
+        return None
+    if not path.parent.is_dir():
+        return f"{path}: the folder {path.parent} does not exist"
+    if path.exists():
+        return f"{path} exists; remove it or name another file (rows never overwrite a file)"
+    return None
+
+
 def write_rows(path: str | Path, kind: str, rows: Sequence[dict],
                environment: Sequence[str] = ()) -> None:
     if kind not in KINDS:
