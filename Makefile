@@ -6,8 +6,12 @@
 #   make test TASK=pose     only one subproject (TASK = cls | pose | seg)
 #   make demo TASK=cls
 #   make vendor             copy common/ (the shared sources) into cls/, pose/ and seg/
+#   make bench              one speed table of the cls, pose and seg models (quick settings;
+#                           BENCH_ARGS="..." for others, see README, Speed)
+#   make flops              one table of their parameters and FLOPs
 #   make gpu-check          AMP / SDPA / compile / DDP checks and the benchmark on CUDA
 #                           (without CUDA: says so, runs the CPU equivalents, exits 0)
+#   (bench, flops and gpu-check take TASK=cls|pose|seg too)
 #   make clean              remove generated outputs (keeps .venv)
 
 SHELL  := /bin/bash
@@ -25,7 +29,7 @@ TASK       ?= all
 
 selected = $(if $(filter all,$(TASK)),$(1),$(TASK))
 
-.PHONY: install test demo demo-cls demo-seg demo-pose vendor gpu-check clean
+.PHONY: install test demo demo-cls demo-seg demo-pose vendor bench flops gpu-check clean
 
 # ---------------------------------------------------------------------------
 # install
@@ -90,15 +94,17 @@ test: install
 demo: $(addprefix demo-,$(call selected,$(DEMO_TASKS)))
 
 demo-cls: install
-	@echo "=== cls: parameters and FLOPs of the cls and pose models ==="
+	@echo "=== cls: parameters and FLOPs of the classifiers ==="
 	cd cls && $(PY) tools/flops.py
 	@echo "=== cls: HRFormer-S classifier speed per backend (batch 2, 224x224) ==="
-	cd cls && $(PY) tools/benchmark.py --models cls:hrt_small --modes forward \
+	cd cls && $(PY) tools/benchmark.py --models hrt_small --modes forward \
 	  --backends eager onnxruntime openvino --precisions fp32 bf16 --batch-size 2
 	@echo "=== cls: train and evaluate a small HRFormer on scikit-learn's digits ==="
 	cd cls && $(PY) tools/demo.py
 
 demo-pose: install
+	@echo "=== pose: parameters and FLOPs of the top-down models ==="
+	cd pose && $(PY) tools/flops.py
 	@echo "=== pose: train and evaluate HRFormer on generated stick figures (COCO format) ==="
 	cd pose && $(PY) tools/demo.py
 
@@ -110,10 +116,34 @@ demo-%:
 	@echo "no demo for '$*' (available: $(DEMO_TASKS))" >&2; exit 1
 
 # ---------------------------------------------------------------------------
-# gpu-check: see cls/tools/gpu_check.py
+# bench, flops, gpu-check: each selected subproject's tools/<tool>.py writes its rows as JSON
+# into a fresh folder (its own table goes to <task>.log there, shown if it fails), then
+# hrformer_common.tables prints one table per kind from all of them. All subprojects run even
+# if one fails; the target fails at the end if any of them (or a GPU check) failed.
+
+BENCH_ARGS ?= --modes forward --batch-size 1 --iters 1 --warmup 1
+
+# $(1): the tool, $(2): its arguments, $(3): more arguments naming files in $$out ($$t: task)
+define run_tools
+	@out=$$(mktemp -d) && failed="" && \
+	for t in $(call selected,$(TASKS)); do \
+	  echo "=== $$t: tools/$(1).py ===" >&2; \
+	  (cd $$t && $(PY) tools/$(1).py $(2) --json $$out/$$t.json $(3) > $$out/$$t.log) \
+	    || { cat $$out/$$t.log; failed="$$failed $$t"; }; \
+	done; \
+	(cd common && $(PY) -m hrformer_common.tables $$out/*.json); status=$$?; \
+	rm -rf $$out; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; exit $$status
+endef
+
+bench: install
+	$(call run_tools,benchmark,$(BENCH_ARGS))
+
+flops: install
+	$(call run_tools,flops,)
 
 gpu-check: install
-	cd cls && $(PY) tools/gpu_check.py
+	$(call run_tools,gpu_check,,--bench-json $$out/$$t.bench.json)
 
 # ---------------------------------------------------------------------------
 # clean: generated outputs only; .venv and downloaded checkpoints stay.

@@ -148,15 +148,25 @@ def test_larger_window_variant_runs_and_reports_outputs():
 
 
 def test_pose_options_single_output_and_bf16_autocast():
-    options = HRFormerOptions(rel_pos_bias=False, fuse_upsample_mode="bilinear",
-                              align_corners=False, multiscale_output=False)
-    model = HRFormer(preset("hrt_small"), options).eval()
+    model = HRFormer(preset("hrt_small"), HRFormerOptions.preset("pose")).eval()
     assert model.out_channels == [32]
     assert len(model.stage4[-1].fuse_layers) == 1
+    assert not model.stage2[0].branches[0][0].attn.use_bias
+    upsample = model.stage2[0].fuse_layers[0][1][-1]
+    assert (upsample.mode, upsample.align_corners) == ("bilinear", False)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         (out,) = model(torch.randn(1, 3, 64, 48))
     assert out.shape == (1, 32, 16, 12) and out.dtype == torch.bfloat16
     assert torch.isfinite(out.float()).all()
+
+
+
+def test_options_preset_takes_overrides_and_names_unknown_copies():
+    options = HRFormerOptions.preset("pose", attention="math", rel_pos_bias=True)
+    assert (options.attention, options.rel_pos_bias, options.multiscale_output) == \
+        ("math", True, False)
+    with pytest.raises(KeyError, match="no options preset 'det'; expected one of \\['pose'\\]"):
+        HRFormerOptions.preset("det")
 
 
 def test_drop_path_schedule_is_linear_over_stage_blocks():

@@ -1,4 +1,5 @@
-"""tools/flops.py against the original's FLOPs table and the reference fvcore counts."""
+"""tools/flops.py (hrformer_common.flops) against the original's FLOPs table and the reference
+fvcore counts."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 from torch import Tensor, nn
 
+from hrformer_common import tables
+from hrformer_common.flops import count
 from hrformer_common.testing import manifest
 from tools import flops
 
@@ -16,34 +19,26 @@ CLS_DIR = Path(__file__).resolve().parents[1]
 
 # The original counter's GFLOPs (its README's table) and fvcore's GMac of the original models.
 CLS_224 = {"hrt_tiny": (1.828, 1.761), "hrt_small": (3.556, 3.460), "hrt_base": (13.713, 13.523)}
-POSE_GMAC = {("hrt_small", (256, 192)): 3.338, ("hrt_small", (384, 288)): 7.350,
-             ("hrt_base", (256, 192)): 14.123, ("hrt_base", (384, 288)): 30.938}
 
 
 @pytest.mark.parametrize("name", sorted(CLS_224))
 def test_cls_table_at_224(name: str) -> None:
-    report = flops.measure(name, "cls", (224, 224))
+    (row,) = flops.FLOPS.rows([name])
     original, fvcore = CLS_224[name]
-    assert report.params == manifest(f"cls_{name}")["num_params"]
-    assert round(report.original / 1e9, 3) == original
-    assert round(report.fvcore / 1e9, 3) == fvcore
-    assert report.complete > report.original > report.fvcore
-    assert report.uncounted == set()
-
-
-@pytest.mark.parametrize("name, size", sorted(POSE_GMAC))
-def test_pose_gmac(name: str, size: tuple[int, int]) -> None:
-    # Non-square inputs whose small branches need window padding (8x6 -> 14x7 at 256x192).
-    report = flops.measure(name, "pose", size)
-    assert report.params == manifest(f"pose_{name}")["num_params"]
-    assert round(report.fvcore / 1e9, 3) == POSE_GMAC[name, size]
-    assert report.uncounted == set()
+    assert (row["height"], row["width"]) == (224, 224)
+    assert row["params"] == manifest(f"cls_{name}")["num_params"]
+    assert round(row["original"] / 1e9, 3) == original
+    assert round(row["fvcore"] / 1e9, 3) == fvcore
+    assert row["complete"] > row["original"] > row["fvcore"]
+    assert row["uncounted"] == []
 
 
 def test_meta_device_counts_like_cpu() -> None:
     # 56x56: branches 14, 7, 4, 2 -> padded windows and the cropped out_proj path.
-    on_meta = flops.count(flops.build("hrt_tiny", "cls"), (56, 56))
-    on_cpu = flops.count(flops.build("hrt_tiny", "cls"), (56, 56), device="cpu")
+    build = flops.MODELS["hrt_tiny"].build
+    on_meta = count(build({"attention": "math"}), (56, 56), flops.FLOPS.corrections)
+    on_cpu = count(build({"attention": "math"}), (56, 56), flops.FLOPS.corrections,
+                   device="cpu")
     assert on_meta.totals == on_cpu.totals
     assert on_cpu.uncounted == set()
 
@@ -60,7 +55,7 @@ def test_op_costs_of_a_small_model() -> None:
             return self.fc(self.body(x).mean(dim=(2, 3)))
 
     conv, act = 4 * 8 * 8 * 27, 4 * 8 * 8
-    counter = flops.count(Net(), (8, 8))
+    counter = count(Net(), (8, 8), flops.FLOPS.corrections)
     assert counter.totals == [conv + 8 + 4 * act + act,  # linear bias folded in addmm
                               conv + 8 + 2 * act,
                               conv + act + 8 + 2 + 4 * act + act + act]
@@ -90,3 +85,22 @@ def test_run_flops_script_reads_the_config_and_ignores_data_args() -> None:
     assert "ignoring '/data/imagenet IMNET'" in result.stderr
     assert result.stdout.splitlines()[2].split()[:6] == ["hrt_small", "cls", "13.5",
                                                          "13,544,882", "3.556", "3.460"]
+
+
+def test_cfg_counts_its_model_and_json_feeds_the_merged_table(tmp_path, capsys) -> None:
+    path = tmp_path / "cls.json"
+    flops.main(["--cfg", str(CLS_DIR / "configs/hrt/hrt_tiny.yaml"), "--json", str(path)])
+    printed = capsys.readouterr().out
+    assert [r["model"] for r in tables.read_rows(path)["rows"]] == ["hrt_tiny"]
+    assert tables.merge([path]) == (printed.rstrip("\n"), True)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--cfg", "configs/hrt/hrt_tiny.yaml", "--models", "hrt_tiny"], "not both"),
+    (["--cfg", "configs/swin/swin_tiny_patch4_window7_224.yaml"],
+     "MODEL.NAME 'swin_tiny_patch4_window7_224' has no FLOPs count")])
+def test_cfg_errors_name_the_problem(argv, message, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(CLS_DIR)
+    with pytest.raises(SystemExit) as error:
+        flops.main(argv)
+    assert error.value.code == 2 and message in capsys.readouterr().err

@@ -29,6 +29,9 @@ _MMPOSE_STAGE_KEYS = {"WINDOW_SIZES": "NUM_WINDOW_SIZES", "MLP_RATIOS": "NUM_MLP
 # Default init of the original when no checkpoint is given: convs N(0, 0.001), norms weight 1.
 _DEFAULT_INIT = [dict(type="Normal", std=0.001, layer=["Conv2d"]),
                  dict(type="Constant", val=1, layer=["_BatchNorm", "GroupNorm"])]
+# The original pose copy's options: the defaults of `with_rpe`, `upsample` and
+# `stage4.multiscale_output` in the configs.
+POSE_COPY = HRFormerOptions.preset("pose")
 
 
 def local_norm_cfg(norm_cfg: dict) -> dict:
@@ -46,13 +49,13 @@ def core_config(extra: dict) -> tuple[dict, bool]:
         raise ValueError(f"HRT extra: unknown keys {sorted(unknown)}; expected some of "
                          f"{sorted(_EXTRA_KEYS)}")
     config: dict = {"DROP_PATH_RATE": extra.get("drop_path_rate", 0.0)}
-    multiscale_output = False
+    multiscale_output = POSE_COPY.multiscale_output
     for name, block in _STAGE_BLOCKS.items():
         if name not in extra:
             raise ValueError(f"HRT extra: missing {name!r} (expected stage1..stage4)")
         stage = _original_stage_keys(name, extra[name])
         if name == "stage4":
-            multiscale_output = bool(stage.pop("MULTISCALE_OUTPUT", False))
+            multiscale_output = bool(stage.pop("MULTISCALE_OUTPUT", multiscale_output))
         found = stage.get("BLOCK", block)
         if _MMPOSE_BLOCKS.get(found, found) != block:
             accepted = sorted({block} | {k for k, v in _MMPOSE_BLOCKS.items() if v == block})
@@ -78,14 +81,16 @@ def _original_stage_keys(name: str, stage: dict) -> dict:
 
 def upsample_options(upsample: dict | None) -> dict:
     """mmpose 1.x HRFormer's `extra.upsample` (fusion upsampling) -> core options; default
-    bilinear without corner alignment, as the original pose code."""
+    the pose copy's (bilinear without corner alignment)."""
     upsample = dict(upsample or {})
     unknown = set(upsample) - {"mode", "align_corners"}
     if unknown:
         raise ValueError(f"HRT extra.upsample: unknown keys {sorted(unknown)}; expected "
                          "'mode', 'align_corners'")
-    return {"fuse_upsample_mode": upsample.get("mode", "bilinear"),
-            "align_corners": bool(upsample.get("align_corners") or False)}
+    align_corners = upsample.get("align_corners")
+    return {"fuse_upsample_mode": upsample.get("mode", POSE_COPY.fuse_upsample_mode),
+            "align_corners": POSE_COPY.align_corners if align_corners is None
+            else bool(align_corners)}
 
 
 @MODELS.register_module()
@@ -104,23 +109,24 @@ class HRT(HRFormer, BaseModule):
         norm_cfg: the BatchNorm layers (stem, bottlenecks, transitions, fusion, FFN).
         norm_eval: keep BatchNorm layers in eval mode while training.
         with_cp: gradient checkpointing per transformer block.
+        attention: "sdpa" (fused kernels) or "math" (explicit softmax, e.g. to count FLOPs).
         zero_init_residual: zero the last BN of each bottleneck at init.
         pretrained: a checkpoint to initialise from (ImageNet cls or a pose checkpoint).
         init_cfg: mmengine init config; `Pretrained` entries load like `pretrained`.
     """
 
     def __init__(self, extra: dict, in_channels: int = 3, norm_cfg: dict | None = None,
-                 norm_eval: bool = False, with_cp: bool = False,
+                 norm_eval: bool = False, with_cp: bool = False, attention: str = "sdpa",
                  zero_init_residual: bool = False, pretrained: str | None = None,
                  init_cfg: dict | list | None = None) -> None:
         if pretrained is not None and init_cfg is not None:
             raise ValueError("HRT: give either `pretrained` or `init_cfg`, not both")
         config, multiscale_output = core_config(extra)
         norm_cfg = local_norm_cfg(norm_cfg or dict(type="BN", requires_grad=True))
-        options = HRFormerOptions(
-            rel_pos_bias=bool(extra.get("with_rpe", False)),
+        options = HRFormerOptions.preset(
+            "pose", rel_pos_bias=bool(extra.get("with_rpe", POSE_COPY.rel_pos_bias)),
             **upsample_options(extra.get("upsample")), multiscale_output=multiscale_output,
-            with_cp=with_cp,
+            with_cp=with_cp, attention=attention,
             in_channels=in_channels, norm_layer=partial(_norm_layer, norm_cfg))
         # Cooperative init: HRFormer's super().__init__() runs BaseModule's (init_cfg None).
         super().__init__(config, options)

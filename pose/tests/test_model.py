@@ -9,6 +9,8 @@ from hrformer_pose.checkpoints import convert_official_state_dict
 from hrformer_common.testing import assert_matches_reference, fixture, manifest, seeded_input
 from mmengine.structures import InstanceData, PixelData
 from mmpose.structures import PoseDataSample
+from hrformer_pose.backbone import upsample_options
+from hrformer_pose.hrformer import HRFormerOptions
 
 
 @pytest.mark.parametrize("size", [(256, 192), (128, 96)])
@@ -82,6 +84,19 @@ def test_extra_options_reach_the_core():
     attention = model.stage2[0].branches[0][0].attn
     assert attention.use_bias and len(model.out_channels) == 4
     assert not model.bn1.training and model.stage2[0].branches[0][0].norm1.training
+
+
+def test_config_defaults_are_the_pose_copy_preset():
+    """Without with_rpe / upsample / multiscale_output the core gets the pose preset."""
+    model = HRT(extra=_micro_extra())
+    preset = HRFormerOptions.preset("pose")
+    upsample = model.stage2[0].fuse_layers[0][1][-1]
+    assert model.stage2[0].branches[0][0].attn.use_bias == preset.rel_pos_bias
+    assert (upsample.mode, upsample.align_corners) == (preset.fuse_upsample_mode,
+                                                       preset.align_corners)
+    assert (len(model.out_channels) > 1) == preset.multiscale_output
+    assert upsample_options({"align_corners": None}) == upsample_options(None) == {
+        "fuse_upsample_mode": preset.fuse_upsample_mode, "align_corners": preset.align_corners}
 
 
 def _micro_extra() -> dict:

@@ -91,12 +91,20 @@ def validate_config(config: dict) -> dict:
     return cfg
 
 
+# Where the original's pose copy differs from the defaults (the cls and seg copies): no
+# relative position bias, bilinear fusion without corner alignment, branch 0 out only.
+COPY_OPTIONS: dict[str, dict] = {
+    "pose": {"rel_pos_bias": False, "fuse_upsample_mode": "bilinear", "align_corners": False,
+             "multiscale_output": False},
+}
+
+
 @dataclass(frozen=True)
 class HRFormerOptions:
     """Choices where the original's copies differ, plus runtime switches.
 
-    Defaults are the cls/seg behaviour; the pose adapter sets rel_pos_bias=False,
-    fuse_upsample_mode="bilinear", align_corners=False and multiscale_output=False.
+    Defaults are the cls/seg behaviour; `HRFormerOptions.preset("pose")` is the pose copy's
+    (`COPY_OPTIONS`).
     """
 
     rel_pos_bias: bool = True          # add the relative position bias to attention logits
@@ -117,6 +125,13 @@ class HRFormerOptions:
         if self.fuse_upsample_mode not in ("nearest", "bilinear"):
             raise ValueError(f"fuse_upsample_mode={self.fuse_upsample_mode!r}; "
                              "expected 'nearest' or 'bilinear'")
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> HRFormerOptions:
+        """The options of the original's `name` copy (`COPY_OPTIONS`), `overrides` on top."""
+        if name not in COPY_OPTIONS:
+            raise KeyError(f"no options preset {name!r}; expected one of {sorted(COPY_OPTIONS)}")
+        return cls(**{**COPY_OPTIONS[name], **overrides})
 
 
 class DropPath(nn.Module):
