@@ -57,15 +57,16 @@ def load_pose_weights(model: nn.Module, checkpoint: str) -> dict:
     return dict(content.get("meta") or {})
 
 
-def load_pose_model(config: str | Config, checkpoint: str, device: str = "cpu") -> nn.Module:
+def load_pose_model(config: str | Config, checkpoint: str | None,
+                    device: str = "cpu") -> nn.Module:
     """The top-down estimator of a config with a pose checkpoint (`load_pose_weights`), in
-    eval mode."""
+    eval mode; without a checkpoint (benchmarks) the layers keep their initial weights."""
     from mmpose.apis import init_model
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     cfg.model.backbone.init_cfg = None  # the checkpoint holds all weights
     cfg.model.backbone.pop("pretrained", None)
     model = init_model(cfg, None, device="cpu")
-    meta = load_pose_weights(model, checkpoint)
+    meta = load_pose_weights(model, checkpoint) if checkpoint is not None else {}
     if meta.get("dataset_meta"):
         model.dataset_meta = meta["dataset_meta"]
     return model.to(device).eval()
