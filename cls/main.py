@@ -36,6 +36,7 @@ from engine.loop import (Amp, NonFiniteLossError, RunLog, TrainParts, throughput
 from engine.optim import build_optimizer, build_scheduler, scaled_lrs
 from hrformer_common import dist as hrformer_dist
 from models import build_model
+from models.hrformer import reparameterize_model
 from hrformer_common.checkpoint import load_checkpoint, load_weights, state_dict_of
 from hrformer_common.rng import gather_rng_states
 
@@ -176,6 +177,9 @@ def run(config, info: DistInfo) -> dict:
             start_epoch, max_accuracy = resume_training(checkpoint, source, state, info.rank,
                                                         info.world_size, logger)
         del checkpoint
+    if not training:  # evaluation / throughput only: BatchNorm folded once, no DDP wrapper
+        net = reparameterize_model(model)  # (validate reduces its counts over processes)
+    if source:
         result = validate(config, net, val_loader, amp, info.device, logger)
         logger.info(f"accuracy of {source} on {result['count']} images: {result['acc1']:.2f}%")
         max_accuracy = max(max_accuracy, result["acc1"])

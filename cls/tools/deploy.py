@@ -14,6 +14,7 @@ if str(CLS_ROOT) not in sys.path:
     sys.path.insert(0, str(CLS_ROOT))
 
 from models import MODEL_NAMES, HRFormerClassifier, build_model, create_model  # noqa: E402
+from models.hrformer import reparameterize_model  # noqa: E402
 from hrformer_common.checkpoint import load_checkpoint, load_weights, state_dict_of  # noqa: E402
 from hrformer_common.runtime import add_runtime_args  # noqa: E402,F401  (re-exported)
 
@@ -22,8 +23,9 @@ OUTPUT_NAMES = ("logits",)
 
 def load_classifier(model_name: str | None, checkpoint: str, cfg: str | None = None) -> nn.Module:
     """The classifier named `model_name` (or described by a yacs `cfg`) with the weights of a
-    released-layout checkpoint (`{"model": ...}` or a bare state dict), in eval mode. The class
-    count comes from the checkpoint's `classifier.weight`."""
+    released-layout checkpoint (`{"model": ...}` or a bare state dict), folded for inference
+    (`reparameterize_model`: eval mode, refuses training). The class count comes from the
+    checkpoint's `classifier.weight`."""
     state = state_dict_of(load_checkpoint(checkpoint), checkpoint)
     if "classifier.weight" not in state:
         raise KeyError(f"{checkpoint}: no 'classifier.weight' (not a classifier checkpoint)")
@@ -37,7 +39,7 @@ def load_classifier(model_name: str | None, checkpoint: str, cfg: str | None = N
     if not isinstance(model, HRFormerClassifier):
         raise ValueError(f"{cfg}: not an HRFormer classifier (MODEL.TYPE must be 'hrt')")
     load_weights(model, state, checkpoint)
-    return model.eval()
+    return reparameterize_model(model)
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:

@@ -201,9 +201,7 @@ def count(model: nn.Module, input_size: Sequence[int], device: str = "meta") -> 
                for kind, extra in ORIGINAL_GRAPH.items() if isinstance(m, kind)]
     x = torch.zeros(1, 3, *input_size, device=device)
     try:
-        # Gradients on (free on the meta device): for pure inference the core folds each
-        # BatchNorm into its conv, but the count is of the architecture's own ops.
-        with torch.enable_grad(), counter:
+        with counter:
             model(x)
     finally:
         for handle in handles:

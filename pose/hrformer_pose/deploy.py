@@ -10,6 +10,8 @@ from torch import Tensor, nn
 
 from hrformer_common.runtime import Runner
 
+from .hrformer import reparameterize_model
+
 OUTPUT_NAMES = ("heatmaps",)
 
 
@@ -29,12 +31,12 @@ class HeatmapNet(nn.Module):
 
 def load_pose_model(config: str | Config, checkpoint: str | None, device: str = "cpu") -> nn.Module:
     """The top-down estimator of a config with a checkpoint (ours or an original mmpose 0.x
-    one), in eval mode."""
+    one), folded for inference (`reparameterize_model`: eval mode, refuses training)."""
     from mmpose.apis import init_model
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     cfg.model.backbone.init_cfg = None  # the checkpoint holds all weights
     cfg.model.backbone.pop("pretrained", None)
-    return init_model(cfg, checkpoint, device=device).eval()
+    return reparameterize_model(init_model(cfg, checkpoint, device=device))
 
 
 def input_size(cfg: Config) -> tuple[int, int]:

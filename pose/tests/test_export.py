@@ -56,6 +56,19 @@ def test_estimator_predicts_the_same_keypoints_through_a_runner(micro_export):
                                reference[0].pred_instances.keypoint_scores, atol=1e-4)
 
 
+def test_loaded_model_is_folded_and_reproduces_fixture(micro_export):
+    """export, the demo and the runners get the estimator from `load_pose_model`: folded."""
+    config_path, ckpt, _ = micro_export
+    net = HeatmapNet(load_pose_model(str(config_path), str(ckpt)))
+    assert not [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for case in fixture("pose_micro")["cases"]:
+        with torch.no_grad():
+            heatmaps = net(seeded_input(case["input_shape"]))
+        assert_matches_reference(heatmaps, case["outputs"]["heatmaps"], "folded")
+    with pytest.raises(RuntimeError, match="HRT: this model was folded for inference"):
+        net.train()
+
+
 def test_heatmap_net_is_backbone_plus_head(micro_export):
     config_path, ckpt, _ = micro_export
     estimator = load_pose_model(str(config_path), str(ckpt))

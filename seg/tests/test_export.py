@@ -9,7 +9,7 @@ from PIL import Image
 from hrformer_common.testing import assert_matches_reference, fixture, seeded_input
 from hrformer_common.runtime import make_runner
 from test_released_checkpoint import MICRO, write_released_checkpoint
-from tools import export, predict
+from tools import deploy, export, predict
 
 MICRO_ARGS = ["--backbone", "configs/demo/hrt_micro_layout.json", "--model_name",
               "hrt_small_ocr_v2", "--num_classes", "19"]
@@ -35,6 +35,14 @@ def test_export_reproduces_fixture(micro_export, backend):
     outputs = runner(seeded_input(case["input_shape"]))
     for name in ("out", "out_aux"):
         assert_matches_reference(outputs[name], case["outputs"][name], f"{backend} {name}")
+
+
+def test_tools_load_the_segmentor_folded(micro_export):
+    """export and predict get the model from `load_segmentor`: folded, inference only."""
+    model = deploy.load_segmentor("hrt_small_ocr_v2", MICRO_ARGS[1], 19, str(micro_export[0]))
+    assert not [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    with pytest.raises(RuntimeError, match="HRTOCR: this model was folded for inference"):
+        model.train()
 
 
 def _demo_images(folder, sizes):

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from lib.models import SEGMENTORS, build_segmentor
 from hrformer_common.runtime import Runner, add_runtime_args  # noqa: F401  (re-exported)
+from lib.models.backbones.hrformer import reparameterize_model
 from lib.models.checkpoint import load_segmentor_checkpoint
 from lib.segmentor.model_builder import resolve_backbone
 
@@ -30,11 +31,12 @@ class ExportNet(nn.Module):
 
 def load_segmentor(model_name: str, backbone: str, num_classes: int, checkpoint: str) -> nn.Module:
     """`build_segmentor` for a backbone name or stage-layout JSON, with a checkpoint in the
-    openseg layout (`{"state_dict": ...}`, `module.` keys allowed) loaded strictly."""
+    openseg layout (`{"state_dict": ...}`, `module.` keys allowed) loaded strictly, folded for
+    inference (`reparameterize_model`: eval mode, refuses training)."""
     spec, in_channels = resolve_backbone(backbone)
     model = build_segmentor(model_name, spec, num_classes, in_channels=in_channels)
     load_segmentor_checkpoint(model, checkpoint)
-    return model.eval()
+    return reparameterize_model(model)
 
 
 def as_segmentor(runner: Runner) -> Callable[[Tensor], tuple[Tensor]]:
