@@ -40,6 +40,7 @@ from engine.loop import (Amp, NonFiniteLossError, RunLog, TrainParts, throughput
 from engine.optim import build_optimizer, build_scheduler, scaled_lrs
 from hrformer_common import dist as hrformer_dist
 from models import build_model
+from models.hrformer import reparameterize_model
 from hrformer_common.checkpoint import load_checkpoint, load_weights, state_dict_of
 from hrformer_common.rng import gather_rng_states
 
@@ -165,6 +166,11 @@ class Session:
         return validate(self.config, self.net, self.val_loader, self.amp, self.info.device,
                         self.logger)
 
+    def fold_for_inference(self) -> None:
+        """Evaluation or throughput only: BatchNorm folded into the convs once (a no-op the
+        second time), and the bare model runs (validate reduces its counts over processes)."""
+        self.net = reparameterize_model(self.state.model)
+
 
 def set_up(config, info: DistInfo) -> Session:
     """Output folder and log, loaders, model, optimizer and schedule, the DDP wrapper."""
@@ -206,6 +212,8 @@ def resume(session: Session, source: str) -> tuple[int, float, dict]:
         start_epoch, max_accuracy = resume_training(checkpoint, source, session.state,
                                                     info.rank, info.world_size, logger)
     del checkpoint
+    if not trains(config):
+        session.fold_for_inference()
     result = session.validate()
     logger.info(f"accuracy of {source} on {result['count']} images: {result['acc1']:.2f}%")
     return start_epoch, max(max_accuracy, result["acc1"]), result
@@ -273,6 +281,8 @@ def run(config, info: DistInfo) -> dict:
         start_epoch, max_accuracy, result = resume(session, source)
         if config.EVAL_MODE:
             return {"val": result, "history": []}
+    if not trains(config):
+        session.fold_for_inference()
     if config.THROUGHPUT_MODE:
         return {"throughput": throughput(session.val_loader, session.net, session.amp,
                                          info.device, session.logger)}

@@ -184,9 +184,7 @@ def count(model: nn.Module, input_size: Sequence[int], corrections: Corrections 
                for kind, extra in (corrections or {}).items() if isinstance(m, kind)]
     x = torch.zeros(1, 3, *input_size, device=device)
     try:
-        # Gradients on (free on the meta device): the count is of the architecture's own ops,
-        # not of an inference-only shortcut.
-        with torch.enable_grad(), counter:
+        with counter:
             model(x)
     finally:
         for handle in handles:

@@ -10,7 +10,8 @@ from typing import Sequence
 from timm.layers import SelectAdaptivePool2d
 from torch import Tensor, nn
 
-from .hrformer import Bottleneck, HRFormer, HRFormerOptions, NormLayer, TransformerBlock
+from .hrformer import (Bottleneck, HRFormer, HRFormerOptions, NormLayer, TransformerBlock,
+                       fold_sequential)
 
 # Bottleneck widths of the head per branch; outputs are 4x these (128, 256, 512, 1024).
 HEAD_PLANES = (32, 64, 128, 256)
@@ -103,6 +104,13 @@ class HRFormerClassifier(HRFormer):
         for block in self.modules():
             if isinstance(block, TransformerBlock):
                 block.with_cp = enable
+
+    def fold_for_inference(self) -> None:
+        """The backbone's own pairs and the head's (its bottlenecks fold themselves)."""
+        super().fold_for_inference()
+        for name in ("downsamp_modules", "final_layer"):  # absent once pruned for features
+            if hasattr(self, name):
+                fold_sequential(getattr(self, name))
 
     def fuse_branches(self, branches: list[Tensor]) -> Tensor:
         """The head's top-down fusion of the branches into one 2048-channel map."""

@@ -3,13 +3,14 @@ sizes and windows, fast vs math paths (values and gradients), masking, layouts, 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from models.hrformer import (HRFormer, HRFormerOptions, HRModule, LocalWindowAttention,
-                             padded_sdpa, preset, validate_config)
+                             padded_sdpa, preset, reparameterize_model, validate_config)
 from hrformer_common.checkpoint import resize_relative_position_tables
 
 
@@ -232,19 +233,58 @@ def test_head_dim_padding_is_exact(d):
     torch.testing.assert_close(padded_sdpa(q, k, v, bias, d ** -0.5, multiple=8), plain)
 
 
-def test_inference_folds_batchnorm_without_changing_values():
-    torch.manual_seed(0)
-    model = HRFormer(preset("hrt_tiny")).eval()
-    for m in model.modules():  # non-trivial statistics so that folding matters
+def _with_statistics(model: torch.nn.Module) -> torch.nn.Module:
+    """Non-trivial BatchNorm statistics and affine parameters, so that folding matters."""
+    g = torch.Generator().manual_seed(3)
+    for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-1, 1)
-            m.running_var.uniform_(0.5, 2)
-    x = torch.randn(1, 3, 64, 80)
+            m.running_mean.copy_(torch.rand(m.num_features, generator=g) * 2 - 1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) * 1.5 + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.rand(m.num_features, generator=g) - 0.5)
+    return model
+
+
+def test_reparameterize_folds_every_batchnorm_without_changing_values():
+    torch.manual_seed(0)
+    model = _with_statistics(HRFormer(preset("hrt_tiny")).train())
+    x = torch.randn(1, 3, 64, 80)  # branches 16x20 .. 2x3: padded windows, odd resizes
+    with torch.no_grad():
+        unfolded = model.eval()(x)
+    assert reparameterize_model(model.train()) is model  # folding switches to eval mode
+    assert not model.training and not any(m.training for m in model.modules())
+    assert not [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     with torch.no_grad():
         folded = model(x)
-        with torch.profiler.profile() as prof:
-            model(x)
-    unfolded = model(x)  # gradients enabled: BatchNorm runs as its own op
-    for a, b in zip(folded, unfolded):
-        torch.testing.assert_close(a, b.detach(), atol=1e-4, rtol=1e-4)
-    assert "aten::batch_norm" not in {e.key for e in prof.key_averages()}
+        reparameterize_model(model)  # a second fold changes nothing
+        again = model(x)
+    for a, b, c in zip(unfolded, folded, again):
+        torch.testing.assert_close(b, a, atol=1e-4, rtol=1e-4)
+        assert torch.equal(c, b)
+
+
+def test_folded_model_refuses_training_but_evaluates():
+    task_model = torch.nn.Sequential(HRFormer(preset("hrt_tiny")), torch.nn.Identity())
+    reparameterize_model(task_model)
+    refusal = r"this model was folded for inference by reparameterize\(\); build a new model"
+    with pytest.raises(RuntimeError, match="HRFormer: " + refusal):
+        task_model.train()
+    block = task_model[0].stage2[0].branches[0][0].mlp
+    with pytest.raises(RuntimeError, match="ConvFFN: " + refusal):
+        block.train(True)
+    task_model.eval()
+    assert not any(m.training for m in task_model.modules())
+
+
+def test_batchnorm_without_running_statistics_stays():
+    """Such a norm normalises by the batch even in eval mode: nothing to fold."""
+    norm = partial(torch.nn.BatchNorm2d, track_running_stats=False)
+    model = HRFormer(preset("hrt_tiny"), HRFormerOptions(norm_layer=norm)).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        before = model(x)
+        count = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+        reparameterize_model(model)
+        assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == count
+        for a, b in zip(before, model(x)):
+            assert torch.equal(a, b)

@@ -48,6 +48,19 @@ def test_export_reproduces_fixture_at_every_size_and_batch(micro_onnx, backend) 
                                  f"{backend} {case['input_shape']}")
 
 
+def test_tools_load_the_classifier_folded(micro_onnx) -> None:
+    """export / predict get the model through `inference_model`: folded, inference only; its
+    card is the unfolded checkpoint's."""
+    cfg, ckpt, _ = micro_onnx
+    model, card = export.deploy.inference_model(None, str(ckpt), str(cfg), None)
+    assert not [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    loaded = export.deploy.load_classifier(None, str(ckpt), str(cfg))
+    assert card == export.deploy.model_card(loaded, None, str(cfg), None)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in loaded.modules())
+    with pytest.raises(RuntimeError, match="folded for inference"):
+        model.train()
+
+
 def test_export_prints_differences(micro_onnx, capsys) -> None:
     cfg, ckpt, onnx_path = micro_onnx
     assert export.main(["--cfg", str(cfg), "--checkpoint", str(ckpt), "--input-size", "64",

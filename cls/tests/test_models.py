@@ -7,7 +7,7 @@ import torch
 from models import HRFormerClassifier, create_model
 from hrformer_common.testing import (assert_matches_reference, fixture, load_recipe_weights, manifest,
                               seeded_input)
-from models.hrformer import DropPath, HRFormerOptions, LocalWindowAttention
+from models.hrformer import DropPath, HRFormerOptions, LocalWindowAttention, reparameterize_model
 
 MICRO = fixture("cls_micro")
 MANIFESTS = ("cls_hrt_tiny", "cls_hrt_small", "cls_hrt_base", "cls_micro")
@@ -22,10 +22,12 @@ def build(manifest_name: str, attention: str = "sdpa") -> HRFormerClassifier:
     return create_model(manifest_name.removeprefix("cls_"), attention=attention)
 
 
-def reference_model(manifest_name: str, attention: str) -> HRFormerClassifier:
+def reference_model(manifest_name: str, attention: str, folded: bool = False
+                    ) -> HRFormerClassifier:
+    """The recipe-weight model in eval mode; `folded`: through `reparameterize_model`."""
     model = build(manifest_name, attention)
     load_recipe_weights(model, manifest_name)
-    return model.eval()
+    return reparameterize_model(model) if folded else model.eval()
 
 
 @pytest.mark.parametrize("manifest_name", MANIFESTS)
@@ -39,9 +41,12 @@ def test_architecture_matches_manifest(manifest_name: str) -> None:
     load_recipe_weights(model, manifest_name)
 
 
+@pytest.mark.parametrize("folded", [False, True])
 @pytest.mark.parametrize("attention", ATTENTION)
-def test_micro_fixture(attention: str) -> None:
-    model = reference_model("cls_micro", attention)
+def test_micro_fixture(attention: str, folded: bool) -> None:
+    model = reference_model("cls_micro", attention, folded)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert (norms == []) == folded  # folded: none left, the head's included
     for case in MICRO["cases"]:
         x = seeded_input(case["input_shape"])
         with torch.no_grad():
@@ -55,11 +60,11 @@ def test_micro_fixture(attention: str) -> None:
             assert_matches_reference(outputs[name], ref, f"{name} at {shape}")
 
 
-@pytest.mark.parametrize("attention", ATTENTION)
-def test_hrt_small_fixture(attention: str) -> None:
+@pytest.mark.parametrize("attention,folded", [("sdpa", False), ("math", False), ("sdpa", True)])
+def test_hrt_small_fixture(attention: str, folded: bool) -> None:
     reference = fixture("cls_hrt_small_224")
     assert reference["manifest"] == "cls_hrt_small"
-    model = reference_model("cls_hrt_small", attention)
+    model = reference_model("cls_hrt_small", attention, folded)
     for case in reference["cases"]:
         with torch.no_grad():
             logits = model(seeded_input(case["input_shape"]))

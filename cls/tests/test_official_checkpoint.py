@@ -17,6 +17,7 @@ from config import load_config
 from hrformer_common.testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
                               seeded_input)
 from models import build_model
+from models.hrformer import reparameterize_model
 from hrformer_common.checkpoint import load_checkpoint, load_weights, state_dict_of
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -69,12 +70,21 @@ def test_timm_create_model_loads_an_official_file(tmp_path: Path) -> None:
 
 
 def test_eval_mode_prints_the_original_summary_line(folder_data: Path, tmp_path: Path,
-                                                     capsys) -> None:
+                                                     capsys, monkeypatch) -> None:
     micro = fixture("cls_micro")
     cfg_path = micro_yaml(tmp_path, {**micro, "num_classes": 10})
     path = official_file(tmp_path / "micro.pth", "cls_micro", load_config(cfg_path))
+    stems = []  # the evaluated model is folded once, after its weights are loaded
+
+    def fold(model: torch.nn.Module) -> torch.nn.Module:
+        stems.append(model.conv1.weight.detach().clone())
+        return reparameterize_model(model)
+
+    monkeypatch.setattr(cls_main, "reparameterize_model", fold)
     result = cls_main.main(["--eval", "--cfg", str(cfg_path), "--resume", str(path),
                             "--data-path", str(folder_data), "--output", str(tmp_path)])
+    assert len(stems) == 1
+    assert torch.equal(stems[0], load_checkpoint(path)["model"]["conv1.weight"])
     printed = re.findall(r" \* Acc@1 ([\d.]+) Acc@5 ([\d.]+)", capsys.readouterr().out)
     assert len(printed) == 1 and result["val"]["count"] == 9
     assert float(printed[0][0]) == pytest.approx(result["val"]["acc1"], abs=1e-3)

@@ -41,8 +41,12 @@ def wait_for(path: Path, text: str, process: subprocess.Popen, timeout: float = 
     raise TimeoutError(f"{text!r} did not appear in {path}")
 
 
-def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(folder_data: Path,
-                                                            tmp_path: Path) -> None:
+def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(folder_data: Path, tmp_path: Path,
+                                                            monkeypatch) -> None:
+    def fold(model: torch.nn.Module) -> None:
+        raise AssertionError("a training run folded its model for validation")
+
+    monkeypatch.setattr(cls_main, "reparameterize_model", fold)
     straight = cls_main.main(argv(folder_data, tmp_path / "straight"))
     assert [h["epoch"] for h in straight["history"]] == [0, 1, 2]
 

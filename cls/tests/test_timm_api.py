@@ -13,7 +13,7 @@ from torchvision.models.feature_extraction import create_feature_extractor, get_
 import models.timm_models  # noqa: F401  (registers hrformer_tiny/small/base)
 from hrformer_common.testing import fixture
 from models import HRFormerClassifier
-from models.hrformer import HRFormerOptions, TransformerBlock
+from models.hrformer import HRFormerOptions, TransformerBlock, reparameterize_model
 
 MICRO = fixture("cls_micro")
 
@@ -159,8 +159,7 @@ def test_fx_traced_model_trains():
 
 def test_torchscript_matches_eager():
     """torch.jit.script of the whole classifier, and of its FX graph (timm's two script tests),
-    on a size that needs window padding. Scripted code skips the inference-time BatchNorm
-    folding: equal up to rounding. (FX graphs traced under no_grad fold it: not scriptable.)"""
+    on a size that needs window padding; and of the model folded for inference."""
     model = micro(masked_padding=True).eval()
     x = torch.randn(1, 3, 60, 52)
     scripted, scripted_graph = torch.jit.script(model), torch.jit.script(_fx(model))
@@ -168,4 +167,6 @@ def test_torchscript_matches_eager():
         eager = model(x)
         torch.testing.assert_close(scripted(x), eager)
         (out,) = scripted_graph(x).values()
-    torch.testing.assert_close(out, eager)
+        torch.testing.assert_close(out, eager)
+        folded = reparameterize_model(model)
+        torch.testing.assert_close(torch.jit.script(folded)(x), folded(x))

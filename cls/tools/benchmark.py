@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the cls/ folder
 from hrformer_common.benchmark import Bench  # noqa: E402
 from hrformer_common.timing import TaskModel  # noqa: E402
 from models import MODEL_NAMES, create_model  # noqa: E402
+from models.hrformer import reparameterize_model  # noqa: E402
 
 SIZE = (224, 224)
 REFERENCE_CNN = "hrnet_w32"
@@ -38,7 +39,8 @@ def build_timm(name: str, options: Mapping[str, Any]) -> nn.Module:
 
 MODELS = {**{name: TaskModel(partial(build_classifier, name), SIZE) for name in MODEL_NAMES},
           REFERENCE_CNN: TaskModel(partial(build_timm, REFERENCE_CNN), SIZE, transformer=False)}
-BENCH = Bench("cls", MODELS, defaults=("hrt_small", REFERENCE_CNN))
+# Inference rows run the model as predict / export do: BatchNorm folded into the convs.
+BENCH = Bench("cls", MODELS, defaults=("hrt_small", REFERENCE_CNN), prepare=reparameterize_model)
 
 if __name__ == "__main__":
     BENCH.run()

@@ -14,6 +14,7 @@ if str(CLS_ROOT) not in sys.path:
     sys.path.insert(0, str(CLS_ROOT))
 
 from models import MODEL_NAMES, HRFormerClassifier, build_model, create_model  # noqa: E402
+from models.hrformer import reparameterize_model  # noqa: E402
 from hrformer_common.checkpoint import load_checkpoint, load_weights, state_dict_of  # noqa: E402
 from hrformer_common.model_card import ModelCard  # noqa: E402
 from hrformer_common.runtime import add_runtime_args  # noqa: E402,F401  (re-exported)
@@ -24,8 +25,9 @@ INPUT_LAYOUT = "NCHW float32 RGB, ImageNet mean/std (main.py's evaluation transf
 
 def load_classifier(model_name: str | None, checkpoint: str, cfg: str | None = None) -> nn.Module:
     """The classifier named `model_name` (or described by a yacs `cfg`) with the weights of a
-    released-layout checkpoint (`{"model": ...}` or a bare state dict), in eval mode. The class
-    count comes from the checkpoint's `classifier.weight`."""
+    released-layout checkpoint (`{"model": ...}` or a bare state dict), in eval mode, not yet
+    folded (see `inference_model`). The class count comes from the checkpoint's
+    `classifier.weight`."""
     state = state_dict_of(load_checkpoint(checkpoint), checkpoint)
     if "classifier.weight" not in state:
         raise KeyError(f"{checkpoint}: no 'classifier.weight' (not a classifier checkpoint)")
@@ -40,6 +42,16 @@ def load_classifier(model_name: str | None, checkpoint: str, cfg: str | None = N
         raise ValueError(f"{cfg}: not an HRFormer classifier (MODEL.TYPE must be 'hrt')")
     load_weights(model, state, checkpoint)
     return model.eval()
+
+
+def inference_model(model_name: str | None, checkpoint: str, cfg: str | None,
+                    input_size: tuple[int, int] | None) -> tuple[nn.Module, ModelCard]:
+    """What export and predict run: the loaded classifier folded for inference
+    (`reparameterize_model`: BatchNorm folded once, refuses training), and its model card,
+    taken before the fold (the checkpoint's own values)."""
+    model = load_classifier(model_name, checkpoint, cfg)
+    card = model_card(model, model_name, cfg, input_size)
+    return reparameterize_model(model), card
 
 
 def model_card(model: HRFormerClassifier, model_name: str | None, cfg: str | None,

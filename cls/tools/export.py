@@ -39,8 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     height, width = (args.input_size * 2)[:2]
-    model = deploy.load_classifier(args.model, args.checkpoint, args.cfg)
-    card = deploy.model_card(model, args.model, args.cfg, (height, width))
+    model, card = deploy.inference_model(args.model, args.checkpoint, args.cfg, (height, width))
     return export_and_verify(model, args.output, deploy.OUTPUT_NAMES, (height, width),
                              dynamic_hw=not args.static_hw, verify_batch=args.verify_batch,
                              card=card)

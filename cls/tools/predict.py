@@ -76,14 +76,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     images = find_images(Path(args.images))  # before loading the model
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = deploy.load_classifier(args.model, args.checkpoint, args.cfg)
-    names = class_names(model.classifier.out_features, args.class_names)
     transform = deploy.eval_transform(args.cfg, args.input_size)
     size = tuple(transform(Image.new("RGB", (8, 8))).shape[-2:])
+    model, card = deploy.inference_model(args.model, args.checkpoint, args.cfg, size)
+    names = class_names(model.classifier.out_features, args.class_names)
     runner = make_runner(args.backend, args.precision, model=model, onnx_path=args.onnx,
                          output_names=deploy.OUTPUT_NAMES, compile=args.compile,
-                         threads=args.threads, export_size=size,
-                         card=deploy.model_card(model, args.model, args.cfg, size))
+                         threads=args.threads, export_size=size, card=card)
     print(f"network: {runner.describe()}", file=sys.stderr)
     k = min(args.topk, len(names))
     rows = []

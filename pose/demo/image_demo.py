@@ -22,8 +22,8 @@ import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before 
 import mmcv  # noqa: E402
 import numpy as np  # noqa: E402
 from mmengine.config import Config  # noqa: E402
-from hrformer_pose.deploy import (OUTPUT_NAMES, HeatmapNet, input_size,  # noqa: E402
-                                  load_pose_model, model_card, use_runner)
+from hrformer_pose.deploy import (OUTPUT_NAMES, inference_net, input_size,  # noqa: E402
+                                  use_runner)
 from hrformer_common.runtime import add_runtime_args, make_runner  # noqa: E402
 from mmpose.apis import inference_topdown  # noqa: E402
 from mmpose.registry import VISUALIZERS  # noqa: E402
@@ -54,13 +54,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     cfg = Config.fromfile(args.config)
-    model = load_pose_model(cfg, args.checkpoint, device=args.device)
+    net, card = inference_net(cfg, args.checkpoint, device=args.device)
+    model = net.estimator
     if args.backend != "torch" or args.precision != "fp32" or args.compile:
-        net = HeatmapNet(model)
         runner = make_runner(args.backend, args.precision, model=net,
                              onnx_path=args.onnx, output_names=OUTPUT_NAMES,
                              compile=args.compile, threads=args.threads,
-                             export_size=input_size(cfg), card=model_card(net, cfg))
+                             export_size=input_size(cfg), card=card)
         model = use_runner(model, runner)
         print(f"network: {runner.describe()}")
     boxes = np.array(args.bbox, dtype=np.float32) if args.bbox else None

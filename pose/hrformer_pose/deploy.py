@@ -14,6 +14,7 @@ from hrformer_common.model_card import ModelCard
 from hrformer_common.runtime import Runner
 
 from .checkpoints import HEAD, OFFICIAL_HEAD, convert_official_state_dict
+from .hrformer import reparameterize_model
 from .mmpose_layout import from_mmpose_layout, is_mmpose_layout
 
 OUTPUT_NAMES = ("heatmaps",)
@@ -76,6 +77,17 @@ def input_size(cfg: Config) -> tuple[int, int]:
     """(height, width) of the config's codec (mmpose writes input_size as (w, h))."""
     width, height = cfg.codec["input_size"]
     return int(height), int(width)
+
+
+def inference_net(config: str | Config, checkpoint: str, device: str = "cpu"
+                  ) -> tuple[HeatmapNet, ModelCard]:
+    """What export and the demos run: the heatmap network of a config + pose checkpoint,
+    folded for inference (`reparameterize_model`: BatchNorm folded once, refuses training),
+    and its model card, taken before the fold (the checkpoint's own values)."""
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    net = HeatmapNet(load_pose_model(cfg, checkpoint, device))
+    card = model_card(net, cfg)
+    return reparameterize_model(net), card
 
 
 def model_card(net: HeatmapNet, cfg: Config) -> ModelCard:

@@ -57,6 +57,24 @@ def test_estimator_predicts_the_same_keypoints_through_a_runner(micro_export):
                                reference[0].pred_instances.keypoint_scores, atol=1e-4)
 
 
+def test_inference_net_is_folded_and_reproduces_fixture(micro_export):
+    """export and the demo get the network from `inference_net`: folded, with the card of the
+    unfolded checkpoint."""
+    from hrformer_pose.deploy import inference_net, model_card
+    config_path, ckpt, _ = micro_export
+    net, card = inference_net(str(config_path), str(ckpt))
+    assert not [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    loaded = HeatmapNet(load_pose_model(str(config_path), str(ckpt)))
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in loaded.modules())
+    assert card == model_card(loaded, Config.fromfile(str(config_path)))
+    for case in fixture("pose_micro")["cases"]:
+        with torch.no_grad():
+            heatmaps = net(seeded_input(case["input_shape"]))
+        assert_matches_reference(heatmaps, case["outputs"]["heatmaps"], "folded")
+    with pytest.raises(RuntimeError, match="HRT: this model was folded for inference"):
+        net.train()
+
+
 def test_heatmap_net_is_backbone_plus_head(micro_export):
     config_path, ckpt, _ = micro_export
     estimator = load_pose_model(str(config_path), str(ckpt))

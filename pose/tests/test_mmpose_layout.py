@@ -136,7 +136,8 @@ def _train(work_dir: Path, root: Path, epochs: int, *extra: str) -> dict:
     return torch.load(work_dir / f"epoch_{epochs}.pth", weights_only=True)
 
 
-def test_mmpose_layout_through_resume_load_from_and_test_tool(tmp_path, stick_data):
+def test_mmpose_layout_through_resume_load_from_and_test_tool(tmp_path, stick_data,
+                                                              monkeypatch):
     """The Runner's loaders (--resume, --load-from, tools/test.py) read the mmpose layout."""
     first = _train(tmp_path / "a", stick_data, 1)
     mmpose_file = tmp_path / "mmpose_layout_epoch_1.pth"
@@ -153,8 +154,13 @@ def test_mmpose_layout_through_resume_load_from_and_test_tool(tmp_path, stick_da
     for key, value in from_ours["state_dict"].items():
         assert torch.equal(from_mmpose["state_dict"][key], value), key
 
+    tested = []  # tools/test.py folds the model it evaluates, once
+    fold = TEST["main"].__globals__["reparameterize_model"]
+    monkeypatch.setitem(TEST["main"].__globals__, "reparameterize_model",
+                        lambda model: tested.append(fold(model)))
     options = ["--cfg-options", *(f"{k}={v}" for k, v in data_options(stick_data).items())]
     ap = [TEST["main"]([str(DEMO_CONFIG), str(f), "--work-dir", str(tmp_path / f"t{i}"),
                         *options])["coco/AP"]
           for i, f in enumerate((ours_file, mmpose_file))]
     assert ap[0] == ap[1]
+    assert len(tested) == 2 and all(m.backbone.folded and not m.training for m in tested)

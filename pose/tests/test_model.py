@@ -1,11 +1,14 @@
 """The HRT backbone inside mmpose's top-down model: build, shapes, weights, reference outputs."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from conftest import build_model, extra_from_layout, layout_of
 from hrformer_pose.backbone import HRT, core_config, local_norm_cfg
 from hrformer_pose.checkpoints import convert_official_state_dict
+from hrformer_pose.hrformer import reparameterize_model
 from hrformer_common.testing import assert_matches_reference, fixture, manifest, seeded_input
 from mmengine.structures import InstanceData, PixelData
 from mmpose.structures import PoseDataSample
@@ -48,10 +51,14 @@ def test_manifest_loads_strictly(recipe_model, name):
     assert params == keys["num_params"]
 
 
+@pytest.mark.parametrize("folded", [False, True])
 @pytest.mark.parametrize("name", ["pose_micro", "pose_hrt_small_256x192"])
-def test_fixture_outputs_are_reproduced(recipe_model, name):
+def test_fixture_outputs_are_reproduced(recipe_model, name, folded):
     reference = fixture(name)
     model = recipe_model(reference["manifest"])
+    if folded:  # a copy: the session's model stays unfolded
+        model = reparameterize_model(copy.deepcopy(model))
+        assert not [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     for case in reference["cases"]:
         x = seeded_input(case["input_shape"])
         with torch.no_grad():

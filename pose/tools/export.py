@@ -19,8 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose.apis)
-from hrformer_pose.deploy import (OUTPUT_NAMES, HeatmapNet, input_size,  # noqa: E402
-                                  load_pose_model, model_card)
+from hrformer_pose.deploy import OUTPUT_NAMES, inference_net, input_size  # noqa: E402
 from hrformer_common.runtime import export_and_verify  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
@@ -42,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     height, width = args.input_size or input_size(cfg)
-    net = HeatmapNet(load_pose_model(cfg, args.checkpoint)).eval()
+    net, card = inference_net(cfg, args.checkpoint)
     return export_and_verify(net, args.output, OUTPUT_NAMES, (height, width),
                              dynamic_hw=not args.static_hw, verify_batch=args.verify_batch,
-                             card=model_card(net, cfg))
+                             card=card)
 
 
 if __name__ == "__main__":

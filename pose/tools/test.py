@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
 from hrformer_pose.checkpoints import HEAD, OFFICIAL_HEAD  # noqa: E402
+from hrformer_pose.hrformer import reparameterize_model  # noqa: E402
 from hrformer_common.dist import run_reporting_stalls  # noqa: E402
 from hrformer_pose.device import adapt_to_device, init_cpu_process_group  # noqa: E402
 from hrformer_pose.tool_args import load_tool_config, parse_tool_args, tool_parser  # noqa: E402
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> dict:
     # hrformer_pose/checkpoints.py and tools/convert_official_checkpoint.py).
     runner.load_checkpoint(args.checkpoint, map_location="cpu",
                            revise_keys=[(r"^module\.", ""), ("^" + re.escape(OFFICIAL_HEAD), HEAD)])
+    reparameterize_model(runner.model)  # evaluation only: BatchNorm folded once, before the loop
     return run_reporting_stalls(runner.test)
 
 

@@ -13,7 +13,7 @@ from hrformer_common.runtime import make_runner
 from test_released_checkpoint import MICRO, write_released_checkpoint
 from lib.models import build_segmentor
 from lib.segmentor.configured_segmentor import resolve_backbone
-from tools import export, predict
+from tools import deploy, export, predict
 
 SEG = Path(__file__).resolve().parents[1]
 
@@ -41,6 +41,18 @@ def test_export_reproduces_fixture(micro_export, backend):
     outputs = runner(seeded_input(case["input_shape"]))
     for name in ("out", "out_aux"):
         assert_matches_reference(outputs[name], case["outputs"][name], f"{backend} {name}")
+
+
+def test_tools_load_the_segmentor_folded(micro_export):
+    """export and predict get the model from `inference_net`: folded, inference only; its
+    card is the unfolded checkpoint's."""
+    net, card = deploy.inference_net("hrt_small_ocr_v2", MICRO_ARGS[1], 19, str(micro_export[0]))
+    assert not [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    loaded = deploy.ExportNet(deploy.load_segmentor("hrt_small_ocr_v2", MICRO_ARGS[1], 19,
+                                                    str(micro_export[0])))
+    assert card == deploy.model_card(loaded, "hrt_small_ocr_v2", MICRO_ARGS[1], 19)
+    with pytest.raises(RuntimeError, match="HRTOCR: this model was folded for inference"):
+        net.train()
 
 
 def _demo_images(folder, sizes):

@@ -9,6 +9,7 @@ from PIL import Image
 from helpers_train import eval_args, make_dataset, train_args
 from lib.datasets import build_mapper
 from lib.metrics.evaluate import score_folders
+from lib.segmentor import tester
 from lib.utils.configer import Configer
 from lib.utils.command_line import load_config
 from main import main
@@ -61,12 +62,15 @@ def test_resume_without_continue_only_validates(trained):
     assert not (ckpt_dir / "unused").exists()
 
 
-def test_test_phase_writes_label_ids_and_scores_them(trained, tmp_path):
+def test_test_phase_writes_label_ids_and_scores_them(trained, tmp_path, monkeypatch):
     _, data, ckpt_dir, best = trained
     out = tmp_path / "val_ss"
+    tested, fold = [], tester.reparameterize_model  # the tester folds its model, once
+    monkeypatch.setattr(tester, "reparameterize_model", lambda m: tested.append(fold(m)))
     result = main(eval_args(data, ckpt_dir / "demo_hrt_ocr_v2_max_performance.pth", out)
                   + ["--save_prob", "y"])
-    assert result["mIoU"] == pytest.approx(best)   # same model, same ss inference as val
+    assert len(tested) == 1 and tested[0].folded and tested[0].backbone.folded
+    assert result["mIoU"] == pytest.approx(best)   # same model (folded), same ss inference as val
     assert json.loads((out / "metrics.json").read_text())["mIoU"] == pytest.approx(best)
     labels = sorted((out / "label").glob("*.png"))
     assert len(labels) == 2 and len(list((out / "vis").glob("*.png"))) == 2

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the seg/ folder
 from hrformer_common.benchmark import Bench  # noqa: E402
 from hrformer_common.timing import TaskModel  # noqa: E402
 from lib.models import SEGMENTORS, build_segmentor  # noqa: E402
+from lib.models.backbones.hrformer import reparameterize_model  # noqa: E402
 from lib.models.backbones.timm_branches import TimmBranches  # noqa: E402
 from lib.models.nets.hrt_ocr import HRTOCR  # noqa: E402
 from lib.models.norm import resolve_norm_layer  # noqa: E402
@@ -44,7 +45,9 @@ def build_hrnet_ocr(options: Mapping[str, Any]) -> nn.Module:
 
 MODELS = {name: TaskModel(partial(build_hrformer_ocr, name), SIZE) for name in SEGMENTORS}
 MODELS[REFERENCE_CNN] = TaskModel(build_hrnet_ocr, SIZE, transformer=False)
-BENCH = Bench("seg", MODELS, defaults=("hrt_small_ocr_v2", REFERENCE_CNN))
+# Inference rows run the model as predict / export do: BatchNorm folded into the convs.
+BENCH = Bench("seg", MODELS, defaults=("hrt_small_ocr_v2", REFERENCE_CNN),
+              prepare=reparameterize_model)
 
 if __name__ == "__main__":
     BENCH.run()

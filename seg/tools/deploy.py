@@ -12,6 +12,7 @@ from hrformer_common.runtime import Runner, add_runtime_args  # noqa: F401  (re-
 from lib.models import SEGMENTORS, build_segmentor
 from lib.segmentor.checkpoints import load_segmentor_checkpoint
 from lib.segmentor.configured_segmentor import resolve_backbone
+from lib.models.backbones.hrformer import reparameterize_model
 
 # `out` (final logits at input size) first, as deployment users read the first output.
 OUTPUT_NAMES = ("out", "out_aux")
@@ -32,11 +33,22 @@ class ExportNet(nn.Module):
 
 def load_segmentor(model_name: str, backbone: str, num_classes: int, checkpoint: str) -> nn.Module:
     """`build_segmentor` for a backbone name or stage-layout JSON, with a checkpoint in the
-    openseg layout (`{"state_dict": ...}`, `module.` keys allowed) loaded strictly."""
+    openseg layout (`{"state_dict": ...}`, `module.` keys allowed) loaded strictly; eval mode,
+    not yet folded (see `inference_net`)."""
     spec, in_channels = resolve_backbone(backbone)
     model = build_segmentor(model_name, spec, num_classes, in_channels=in_channels)
     load_segmentor_checkpoint(model, checkpoint)
     return model.eval()
+
+
+def inference_net(model_name: str, backbone: str, num_classes: int, checkpoint: str,
+                  input_size: tuple[int, int] | None = None) -> tuple[ExportNet, ModelCard]:
+    """What export and predict run: the loaded segmentor as (out, out_aux), folded for
+    inference (`reparameterize_model`: BatchNorm folded once, refuses training), and its model
+    card, taken before the fold (the checkpoint's own values)."""
+    net = ExportNet(load_segmentor(model_name, backbone, num_classes, checkpoint))
+    card = model_card(net, model_name, backbone, num_classes, input_size)
+    return reparameterize_model(net), card
 
 
 def model_card(net: ExportNet, model_name: str, backbone: str, num_classes: int,

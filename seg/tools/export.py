@@ -37,9 +37,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     height, width = args.input_size
-    net = deploy.ExportNet(deploy.load_segmentor(args.model_name, args.backbone,
-                                                 args.num_classes, args.checkpoint)).eval()
-    card = deploy.model_card(net, args.model_name, args.backbone, args.num_classes)
+    net, card = deploy.inference_net(args.model_name, args.backbone, args.num_classes,
+                                     args.checkpoint)
     return export_and_verify(net, args.output, deploy.OUTPUT_NAMES, (height, width),
                              dynamic_hw=not args.static_hw, verify_batch=args.verify_batch,
                              card=card)

@@ -61,15 +61,13 @@ def main(argv: list[str] | None = None) -> list[Path]:
                          f"data.num_classes={configer.get('data.num_classes')}")
     mapper, normalize = build_mapper(configer), build_normalize(configer)
     input_mode = configer.get("data.input_mode", default="BGR")
-    net = deploy.ExportNet(deploy.load_segmentor(args.model_name, args.backbone,
-                                                 args.num_classes, args.checkpoint))
+    net, card = deploy.inference_net(args.model_name, args.backbone, args.num_classes,
+                                     args.checkpoint)
     if args.threads:
         torch.set_num_threads(args.threads)
     runner = make_runner(args.backend, args.precision, model=net, onnx_path=args.onnx,
                          output_names=deploy.OUTPUT_NAMES, compile=args.compile,
-                         threads=args.threads,
-                         card=deploy.model_card(net, args.model_name, args.backbone,
-                                                args.num_classes))
+                         threads=args.threads, card=card)
     print(f"network: {runner.describe()}")
     segmentor = deploy.as_segmentor(runner)
     out = Path(args.out)

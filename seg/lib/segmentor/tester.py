@@ -14,6 +14,7 @@ from ..datasets.labels import colorize
 from ..utils import distributed
 from ..utils.configer import Configer
 from hrformer_common.checkpoint import load_checkpoint
+from ..models.backbones.hrformer import reparameterize_model
 from .checkpoints import restore_weights
 from .configured_segmentor import configured_segmentor
 from .evaluator import evaluate, log_scores
@@ -64,6 +65,7 @@ def run_test(configer: Configer, device: torch.device) -> dict | None:
     model = configured_segmentor(configer, device)
     restore_weights(model, load_checkpoint(resume), f"checkpoint {resume}",
                  strict=configer.get("network.resume_strict", default=True))
+    reparameterize_model(model)  # inference only: BatchNorm folded once
     split = test_split(configer)
     loader = build_eval_loader(configer, split, section="test")
     predictor = Predictor(configer, "test")

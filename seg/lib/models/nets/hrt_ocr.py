@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..backbones.hrformer import HRFormer
+from ..backbones.hrformer import FoldableModule, HRFormer, fold_sequential
 from ..heads.ocr import SpatialGather, SpatialOCR, conv_bn_relu
 from ..norm import NormLayer
 
@@ -21,7 +21,7 @@ def _resize(x: Tensor, size: tuple[int, int]) -> Tensor:
     return F.interpolate(x, size=size, mode="bilinear", align_corners=True)
 
 
-class HRTOCR(nn.Module):
+class HRTOCR(FoldableModule):
     """`forward(x)` returns `(out_aux, out)` logits, both resized to the input size.
 
     Attribute order fixes the state-dict order of the released checkpoints.
@@ -46,6 +46,11 @@ class HRTOCR(nn.Module):
         self.aux_head = nn.Sequential(
             *conv_bn_relu(in_channels, OCR_CHANNELS, norm_layer, kernel, groups),
             nn.Conv2d(OCR_CHANNELS, num_classes, 1))
+
+    def fold_for_inference(self) -> None:
+        """The head's conv + BN pairs (the backbone folds its own)."""
+        for head in (self.conv3x3, self.ocr_distri_head, self.aux_head):
+            fold_sequential(head)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         branches = self.backbone(x)
