@@ -151,7 +151,8 @@ def test_a_stopped_rank_fails_the_run_within_the_timeout(tmp_path, stick_data):
      r"default_hooks\.checkpoint\.intervall is not an argument of AtomicCheckpointHook; "
      r"did you mean 'interval'\?"),
     ("train_cfg.max_epochs=abc",
-     r"--cfg-options train_cfg\.max_epochs=abc: expected int \(the config has 6\)"),
+     r"--cfg-options train_cfg\.max_epochs=abc: expected int \(the config has "
+     rf"{Config.fromfile(DEMO_CONFIG).train_cfg.max_epochs}\)"),
 ])
 def test_config_mistakes_fail_at_start_naming_the_key(tmp_path, option, expected):
     with pytest.raises(ConfigError, match=expected):

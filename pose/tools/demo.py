@@ -1,6 +1,6 @@
 """Embedded demo, no download: generate stick figures, train a small HRFormer, report COCO AP.
 
-    python tools/demo.py                      # from pose/; about 5 minutes on 2 CPU cores
+    python tools/demo.py                      # from pose/; about 3 minutes on 2 CPU cores
 
 Steps: write a COCO-format keypoint dataset of drawn stick figures to demo_data/ (skipped when
 it is already there), train with mmengine's Runner and the mmpose top-down pipeline, evaluate
@@ -40,8 +40,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--num-val", type=int, default=150, help="held-out images")
     parser.add_argument("--epochs", type=int, default=None, help="override the config's")
     parser.add_argument("--num-drawn", type=int, default=4, help="predictions to draw")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads of this process (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads of the training process (1: the data loader "
+                             "has the other core of a 2-core machine; 0: torch's choice)")
     parser.add_argument("--amp", choices=["none", "bf16"], default="none",
                         help="bf16: train under bfloat16 autocast (any device)")
     return parser.parse_args()
@@ -106,7 +107,7 @@ def draw_predictions(cfg: Config, checkpoint: str, root: Path, out_dir: Path, co
 
 def main() -> None:
     args = parse_args()
-    if args.threads is not None:
+    if args.threads:
         torch.set_num_threads(args.threads)
     root = Path(args.data_root)
     ensure_dataset(root, args.num_train, args.num_val)

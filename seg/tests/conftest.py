@@ -4,9 +4,11 @@ Reference data, recipe weights and the tolerance come from hrformer_common/testi
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
+import pytest
 import torch
 from torch import Tensor, nn
 from yacs.config import CfgNode
@@ -31,6 +33,14 @@ NUM_CLASSES = 19
 
 def micro_config() -> dict:
     return fixture("seg_micro_ocr_v2")["config"]
+
+
+@pytest.fixture(scope="session")
+def micro_layout(tmp_path_factory) -> Path:
+    """The micro fixture's stage layout as a JSON file, for `--backbone`."""
+    path = tmp_path_factory.mktemp("layout") / "hrt_micro_layout.json"
+    path.write_text(json.dumps(micro_config()))
+    return path
 
 
 def build_for_manifest(name: str) -> nn.Module:

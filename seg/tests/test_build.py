@@ -33,6 +33,25 @@ def test_training_forward_returns_input_sized_logits():
     assert out.requires_grad
 
 
+def test_demo_config_builds_the_narrow_head_model(monkeypatch):
+    """The demo's model: its one-block 16/32/64/128 layout and a 128-wide OCR head (keys 64)
+    instead of the released 512 (256); logits at input size."""
+    monkeypatch.chdir(SEG)
+    configer, _ = load_config(["--configs", "configs/demo/H_48_D_4.json"])
+    model = configured_segmentor(configer, CPU).eval()
+    assert model.backbone.out_channels == [16, 32, 64, 128]
+    assert len(model.backbone.stage4[0].branches[0]) == 1
+    assert model.conv3x3[0].in_channels == 240 and model.conv3x3[0].out_channels == 128
+    assert model.ocr_distri_head.object_context_block.key_channels == 64
+    assert model.cls_head.in_channels == 128 and model.cls_head.out_channels == 5
+    released = build_segmentor("hrt_small_ocr_v2", micro_config(), 5, in_channels=240)
+    assert released.conv3x3[0].out_channels == 512
+    assert released.ocr_distri_head.object_context_block.key_channels == 256
+    with torch.no_grad():
+        out_aux, out = model(torch.randn(1, 3, 64, 96))
+    assert out_aux.shape == out.shape == (1, 5, 64, 96)
+
+
 def test_head_width_must_match_backbone():
     with pytest.raises(ValueError, match=r"outputs 240 channels \(16\+32\+64\+128\).*480"):
         build_segmentor("hrt_small_ocr_v2", micro_config(), 19)

@@ -17,18 +17,23 @@ from tools import deploy, export, predict
 
 SEG = Path(__file__).resolve().parents[1]
 
-MICRO_ARGS = ["--backbone", "configs/demo/hrt_micro_layout.json", "--model_name",
-              "hrt_small_ocr_v2", "--num_classes", "19"]
 
 
 @pytest.fixture(scope="module")
-def micro_export(tmp_path_factory):
+def micro_args(micro_layout) -> list[str]:
+    """The export / predict model flags of the micro fixture's model."""
+    return ["--backbone", str(micro_layout), "--model_name", "hrt_small_ocr_v2",
+            "--num_classes", "19"]
+
+
+@pytest.fixture(scope="module")
+def micro_export(tmp_path_factory, micro_layout, micro_args):
     torch.set_num_threads(1)
     tmp = tmp_path_factory.mktemp("seg_export")
     ckpt = tmp / "released.pth"
-    write_released_checkpoint(ckpt)
+    write_released_checkpoint(ckpt, micro_layout)
     out = tmp / "micro.onnx"
-    assert export.main([*MICRO_ARGS, "--checkpoint", str(ckpt), "--input-size", "40", "56",
+    assert export.main([*micro_args, "--checkpoint", str(ckpt), "--input-size", "40", "56",
                         "--output", str(out)]) == 0
     return ckpt, out
 
@@ -63,11 +68,12 @@ def _demo_images(folder, sizes):
             folder / "city" / f"img{i}.jpg")
 
 
-def test_predict_writes_label_ids_and_overlays_equal_across_backends(micro_export, tmp_path):
+def test_predict_writes_label_ids_and_overlays_equal_across_backends(micro_export, micro_args,
+                                                                     tmp_path):
     ckpt, onnx_path = micro_export
     images = tmp_path / "images"
     _demo_images(images, [(50, 70), (33, 47)])
-    base = [str(images), *MICRO_ARGS, "--checkpoint", str(ckpt), "--threads", "1"]
+    base = [str(images), *micro_args, "--checkpoint", str(ckpt), "--threads", "1"]
     torch_out = predict.main([*base, "--out", str(tmp_path / "torch")])
     ort_out = predict.main([*base, "--out", str(tmp_path / "ort"), "--backend", "onnxruntime",
                             "--onnx", str(onnx_path)])
@@ -83,21 +89,21 @@ def test_predict_writes_label_ids_and_overlays_equal_across_backends(micro_expor
     assert np.asarray(Image.open(overlay)).shape == (33, 47, 3)
 
 
-def test_predict_multi_scale_runs_on_one_image(micro_export, tmp_path):
+def test_predict_multi_scale_runs_on_one_image(micro_export, micro_args, tmp_path):
     ckpt, _ = micro_export
     _demo_images(tmp_path / "one", [(40, 60)])
-    out = predict.main([str(tmp_path / "one" / "city" / "img0.jpg"), *MICRO_ARGS,
+    out = predict.main([str(tmp_path / "one" / "city" / "img0.jpg"), *micro_args,
                         "--checkpoint", str(ckpt), "--out", str(tmp_path / "ms"), "--ms",
                         "--precision", "bf16"])
     assert np.asarray(Image.open(out[0])).shape == (40, 60)
 
 
-def test_predict_rejects_missing_input_and_bad_choices(tmp_path):
+def test_predict_rejects_missing_input_and_bad_choices(micro_args, tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing_here"):
-        predict.main([str(tmp_path / "nothing_here"), *MICRO_ARGS, "--checkpoint", "x.pth",
+        predict.main([str(tmp_path / "nothing_here"), *micro_args, "--checkpoint", "x.pth",
                       "--out", str(tmp_path)])
     with pytest.raises(ValueError, match="onnxruntime runs fp32 only"):
-        predict.main([str(tmp_path), *MICRO_ARGS, "--checkpoint", "x.pth", "--out",
+        predict.main([str(tmp_path), *micro_args, "--checkpoint", "x.pth", "--out",
                       str(tmp_path), "--backend", "onnxruntime", "--precision", "bf16"])
 
 
@@ -138,19 +144,19 @@ def _with_card(onnx_path, path, **fields):
     ("task", "task: the file has 'pose', the run expects 'seg'"),
     ("no card", "no HRFormer model card in its metadata"),
 ])
-def test_predict_refuses_an_onnx_file_of_another_model(micro_export, tmp_path, backend, case,
-                                                       expected):
+def test_predict_refuses_an_onnx_file_of_another_model(micro_export, micro_args, tmp_path,
+                                                       backend, case, expected):
     ckpt, onnx_path = micro_export
-    args = list(MICRO_ARGS)
+    args = list(micro_args)
     configs = []
     if case == "variant":   # the same layers with 9x9 windows in the last stage
-        layout = json.loads((SEG / MICRO_ARGS[1]).read_text())
+        layout = json.loads(Path(micro_args[1]).read_text())
         layout["STAGE4"]["NUM_WINDOW_SIZES"][-1] = 9
         (tmp_path / "w9.json").write_text(json.dumps(layout))
         args[1] = str(tmp_path / "w9.json")
     elif case == "classes":   # a 20-class head and a 20-class dataset config
         ckpt = tmp_path / "c20.pth"
-        spec, in_channels = resolve_backbone(MICRO_ARGS[1])
+        spec, in_channels = resolve_backbone(micro_args[1])
         model = build_segmentor("hrt_small_ocr_v2", spec, 20, in_channels=in_channels)
         torch.save({"state_dict": model.state_dict()}, ckpt)
         config = json.loads((SEG / "configs/cityscapes/H_48_D_4.json").read_text())

@@ -10,22 +10,29 @@ from lib.segmentor.configured_segmentor import configured_segmentor
 from lib.utils.command_line import load_config
 from main import main
 
-MICRO = "seg_micro_ocr_v2"   # the demo layout is the micro fixture's layout
-NINETEEN = ["data.num_classes", "19"]
+MICRO = "seg_micro_ocr_v2"
 
 
-def write_released_checkpoint(path):
-    configer, _ = load_config(["--configs", DEMO_CONFIG, *NINETEEN])
+def micro_model(layout) -> list[str]:
+    """main.py arguments for the micro fixture's model: its layout, the released head, 19
+    classes (on top of the demo config)."""
+    return ["--backbone", str(layout), "--model_name", "hrt_small_ocr_v2",
+            "data.num_classes", "19"]
+
+
+def write_released_checkpoint(path, layout):
+    configer, _ = load_config(["--configs", DEMO_CONFIG, *micro_model(layout)])
     model = configured_segmentor(configer, torch.device("cpu"))
     load_recipe_weights(model, MICRO)
     state = {f"module.{k}": v for k, v in model.state_dict().items()}
     torch.save({"config_dict": {"iters": 80000}, "state_dict": state}, path)
 
 
-def test_released_layout_reproduces_fixture_and_evaluates(tmp_path):
+def test_released_layout_reproduces_fixture_and_evaluates(tmp_path, micro_layout):
     path = tmp_path / "released_max_performance.pth"
-    write_released_checkpoint(path)
-    configer, _ = load_config(["--configs", DEMO_CONFIG, "--resume", str(path), *NINETEEN])
+    write_released_checkpoint(path, micro_layout)
+    configer, _ = load_config(["--configs", DEMO_CONFIG, "--resume", str(path),
+                               *micro_model(micro_layout)])
     model = configured_segmentor(configer, torch.device("cpu"))
     restore_weights(model, load_checkpoint(path), str(path), strict=True)
     model.eval()
@@ -36,5 +43,5 @@ def test_released_layout_reproduces_fixture_and_evaluates(tmp_path):
     assert_matches_reference(out, case["outputs"]["out"], "out")
 
     data = make_dataset(tmp_path, num_train=1, num_val=1)
-    result = main(eval_args(data, path, tmp_path / "out") + NINETEEN)
+    result = main(eval_args(data, path, tmp_path / "out") + micro_model(micro_layout))
     assert 0.0 <= result["mIoU"] <= 1.0 and len(result["per_class_iou"]) == 19

@@ -2,12 +2,14 @@
 through main.py, test single-scale and multi-scale + flip, save colour predictions beside
 the ground truth. Run from seg/: `python tools/demo.py`. The last line is machine-readable:
 `demo-result: task=seg metric=mIoU value=<0..1> seconds=<wall>`.
+
+The three main.py commands run in this process (each printed as its command line), which
+saves two interpreter and torch start-ups.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,10 +29,11 @@ CONFIG = "configs/demo/H_48_D_4.json"
 CONFIG_MS = "configs/demo/H_48_D_4_TEST_MS3x.json"
 
 
-def run_main(args: list[str]) -> None:
-    cmd = [sys.executable, "main.py", *args]
-    print("$ " + " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=SEG, check=True)
+def run_main(args: list[str]) -> dict | float | None:
+    """`python main.py ARGS` (from seg/), run in this process."""
+    from main import main
+    print("$ python main.py " + " ".join(args), flush=True)
+    return main(args)
 
 
 def save_comparisons(root: Path, pred_dirs: dict[str, Path], out_dir: Path) -> None:
@@ -52,27 +55,30 @@ def save_comparisons(root: Path, pred_dirs: dict[str, Path], out_dir: Path) -> N
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--work_dir", default="demo_data")
-    parser.add_argument("--max_iters", type=int, default=150)
+    parser.add_argument("--max_iters", type=int, default=120)
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads for training/testing (1 stays fast on a busy CPU)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="data-loading processes beside the model's (main.py --workers)")
     parser.add_argument("--amp", choices=["none", "bf16"], default="none",
                         help="bf16: train under bfloat16 autocast (main.py --amp)")
     args = parser.parse_args()
     start = time.perf_counter()
+    os.chdir(SEG)  # main.py's relative paths (configs, the backbone layout) are seg/'s
     work = SEG / args.work_dir
     data = generate(work / "dataset", num_train=64, num_val=16, seed=0)
     ckpt_dir = work / "checkpoints"
     common = ["--data_dir", str(data), "--num_threads", str(args.threads),
-              "checkpoints.checkpoints_dir", str(ckpt_dir)]
+              "--workers", str(args.workers), "checkpoints.checkpoints_dir", str(ckpt_dir)]
     run_main(["--configs", CONFIG, "--phase", "train", "--max_iters", str(args.max_iters),
               "--amp", args.amp, *common])
     best = ckpt_dir / "demo_hrt_ocr_v2_max_performance.pth"
     results = {}
     for mode, config in (("ss", CONFIG), ("ms_flip", CONFIG_MS)):
-        out = work / f"val_{mode}"
-        run_main(["--configs", config, "--phase", "test", "--resume", str(best),
-                  "--out_dir", str(out), "--test_split", "val", *common])
-        results[mode] = json.loads((out / "metrics.json").read_text())["mIoU"]
+        result = run_main(["--configs", config, "--phase", "test", "--resume", str(best),
+                           "--out_dir", str(work / f"val_{mode}"), "--test_split", "val",
+                           *common])
+        results[mode] = result["mIoU"]
     save_comparisons(data, {m: work / f"val_{m}" / "label" for m in results},
                      work / "compare")
     seconds = time.perf_counter() - start

@@ -1,20 +1,20 @@
-# The embedded demo (tools/demo.py): a small HRFormer trained for a few minutes on CPU on the
-# generated stick-figure dataset (demo/stick_figures.py), evaluated with COCO keypoint AP.
+# The embedded demo (tools/demo.py): a small HRFormer trained for about two minutes on CPU on
+# the generated stick-figure dataset (demo/stick_figures.py), evaluated with COCO keypoint AP.
 # Same components as the COCO configs; smaller model, input and schedule, a higher learning
-# rate and milder augmentation so that it converges in minutes.
+# rate, milder augmentation and DARK heatmap decoding so that it converges in minutes.
 _base_ = ['../_base_/default_runtime.py', '../_base_/models/hrt_topdown_heatmap.py']
 
-max_epochs = 6
+max_epochs = 3
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict()
 test_cfg = dict()
 
 optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.01),
+    optimizer=dict(type='AdamW', lr=4e-3, betas=(0.9, 0.999), weight_decay=0.01),
     paramwise_cfg=dict(custom_keys={'relative_position_bias_table': dict(decay_mult=0.)}))
 param_scheduler = [
-    dict(type='LinearLR', begin=0, end=100, start_factor=0.001, by_epoch=False),
-    dict(type='CosineAnnealingLR', begin=0, end=max_epochs, T_max=max_epochs, eta_min=2e-5,
+    dict(type='LinearLR', begin=0, end=30, start_factor=0.001, by_epoch=False),
+    dict(type='CosineAnnealingLR', begin=0, end=max_epochs, T_max=max_epochs, eta_min=4e-5,
          by_epoch=True, convert_to_iter_based=True),
 ]
 
@@ -28,7 +28,10 @@ env_cfg = dict(dist_cfg=dict(backend='gloo'))
 log_processor = dict(window_size=20)
 randomness = dict(seed=0)
 
-codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2)
+# unbiased=True: DARK (mmpose's MSRAHeatmap option): sub-pixel targets and a Taylor-refined
+# peak. The 32x24 heatmaps are coarse; it gained about 0.05 AP here at no training cost.
+codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2,
+             unbiased=True)
 
 channels = (16, 32, 64, 128)
 model = dict(
@@ -38,17 +41,20 @@ model = dict(
         init_cfg=dict(type='Kaiming', layer='Conv2d'),
         extra=dict(
             drop_path_rate=0.0,
+            # 16 planes: the bottleneck's 64 outputs match the stem, so no projection.
             stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1, ),
-                        num_channels=(32, ), num_heads=[2], num_mlp_ratios=[4]),
+                        num_channels=(16, ), num_heads=[2], num_mlp_ratios=[4]),
+            # One block per branch, MLP ratio 2 and 8x8 windows (the released models: 4 and
+            # 7x7); 8 divides the 32x24 branch-0 map, which then needs no window padding.
             stage2=dict(num_modules=1, num_branches=2, block='TRANSFORMER_BLOCK',
                         num_blocks=(1, 1), num_channels=channels[:2], num_heads=[1, 2],
-                        num_mlp_ratios=[4, 4], num_window_sizes=[7, 7]),
+                        num_mlp_ratios=[2, 2], num_window_sizes=[8, 8]),
             stage3=dict(num_modules=1, num_branches=3, block='TRANSFORMER_BLOCK',
                         num_blocks=(1, 1, 1), num_channels=channels[:3], num_heads=[1, 2, 4],
-                        num_mlp_ratios=[4, 4, 4], num_window_sizes=[7, 7, 7]),
+                        num_mlp_ratios=[2, 2, 2], num_window_sizes=[8, 8, 8]),
             stage4=dict(num_modules=1, num_branches=4, block='TRANSFORMER_BLOCK',
                         num_blocks=(1, 1, 1, 1), num_channels=channels, num_heads=[1, 2, 4, 8],
-                        num_mlp_ratios=[4, 4, 4, 4], num_window_sizes=[7, 7, 7, 7]))),
+                        num_mlp_ratios=[2, 2, 2, 2], num_window_sizes=[8, 8, 8, 8]))),
     head=dict(in_channels=channels[0], decoder=codec))
 
 # CocoDataset with malformed annotations named (hrformer_pose/datasets.py).

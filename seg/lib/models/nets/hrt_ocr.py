@@ -11,8 +11,8 @@ from ..backbones.hrformer import FoldableModule, HRFormer, fold_sequential
 from ..heads.ocr import SpatialGather, SpatialOCR, conv_bn_relu
 from ..norm import NormLayer
 
+# The released heads' width; the object-context keys are half as wide.
 OCR_CHANNELS = 512
-OCR_KEY_CHANNELS = 256
 # v2 uses dense 3x3 convs on the concatenated features; v3 grouped 7x7 (far fewer params).
 HEAD_KERNELS = {"v2": 3, "v3": 7}
 
@@ -28,24 +28,25 @@ class HRTOCR(FoldableModule):
     """
 
     def __init__(self, backbone: HRFormer, num_classes: int, version: str,
-                 norm_layer: NormLayer, dropout: float = 0.05) -> None:
+                 norm_layer: NormLayer, dropout: float = 0.05,
+                 channels: int = OCR_CHANNELS) -> None:
         super().__init__()
         if version not in HEAD_KERNELS:
             raise ValueError(f"OCR head version {version!r}; expected one of "
                              f"{sorted(HEAD_KERNELS)}")
         in_channels = sum(backbone.out_channels)
         kernel = HEAD_KERNELS[version]
-        groups = 1 if version == "v2" else math.gcd(in_channels, OCR_CHANNELS)
+        groups = 1 if version == "v2" else math.gcd(in_channels, channels)
         self.backbone = backbone
         self.conv3x3 = nn.Sequential(
-            *conv_bn_relu(in_channels, OCR_CHANNELS, norm_layer, kernel, groups))
+            *conv_bn_relu(in_channels, channels, norm_layer, kernel, groups))
         self.ocr_gather_head = SpatialGather()
-        self.ocr_distri_head = SpatialOCR(OCR_CHANNELS, OCR_KEY_CHANNELS, OCR_CHANNELS,
-                                          norm_layer, dropout)
-        self.cls_head = nn.Conv2d(OCR_CHANNELS, num_classes, 1)
+        self.ocr_distri_head = SpatialOCR(channels, channels // 2, channels, norm_layer,
+                                          dropout)
+        self.cls_head = nn.Conv2d(channels, num_classes, 1)
         self.aux_head = nn.Sequential(
-            *conv_bn_relu(in_channels, OCR_CHANNELS, norm_layer, kernel, groups),
-            nn.Conv2d(OCR_CHANNELS, num_classes, 1))
+            *conv_bn_relu(in_channels, channels, norm_layer, kernel, groups),
+            nn.Conv2d(channels, num_classes, 1))
 
     def fold_for_inference(self) -> None:
         """The head's conv + BN pairs (the backbone folds its own)."""
