@@ -79,6 +79,10 @@ def test_slide_mode_labels_are_the_argmax_of_its_logits(segment, checkpoint):
                           backbone=LAYOUT, threads=1, mode="slide", crop_size=(48, 64),
                           multi_scale=True, scales=[0.5, 1.0])
     assert multi(small_photo())["label"].shape == (72, 96)
+    with pytest.raises(ValueError, match="crop_size and stride are the sliding window's"):
+        SegInferencer(CITYSCAPES, str(checkpoint), mode="whole", crop_size=(48, 64))
+    with pytest.raises(ValueError, match=r"crop size \[50, 64\]: expected height and width"):
+        SegInferencer(CITYSCAPES, str(checkpoint), crop_size=(50, 64))
 
 
 def test_one_window_over_the_image_loses_little_at_a_quarter_resolution(segment, checkpoint):

@@ -70,6 +70,9 @@ class SegInferencer:
         check_choice(backend, precision, device)
         if mode not in MODES:
             raise ValueError(f"mode {mode!r}; expected one of {list(MODES)}")
+        if mode == "whole" and (crop_size or stride):
+            raise ValueError("crop_size and stride are the sliding window's; they do nothing "
+                             "in mode 'whole' (use 'slide' or 'auto')")
         if multi_scale and (not scales or any(s <= 0 for s in scales)):
             raise ValueError(f"scales {list(scales)}: expected one or more positive factors")
         configer = Configer.from_file(config)
