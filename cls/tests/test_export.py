@@ -19,6 +19,8 @@ from hrformer_common.runtime import (generic_trace_size, make_runner,
 from hrformer_common.testing import assert_matches_reference, fixture, seeded_input
 from test_official_checkpoint import micro_yaml, official_file
 from config import load_config
+from apis import deploy
+from hrformer_common.outputs import OutputPathError
 from tools import export, predict
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -52,10 +54,10 @@ def test_tools_load_the_classifier_folded(micro_onnx) -> None:
     """export / predict get the model through `inference_model`: folded, inference only; its
     card is the unfolded checkpoint's."""
     cfg, ckpt, _ = micro_onnx
-    model, card = export.deploy.inference_model(None, str(ckpt), str(cfg), None)
+    model, card = deploy.inference_model(None, str(ckpt), str(cfg), None)
     assert not [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    loaded = export.deploy.load_classifier(None, str(ckpt), str(cfg))
-    assert card == export.deploy.model_card(loaded, None, str(cfg), None)
+    loaded = deploy.load_classifier(None, str(ckpt), str(cfg))
+    assert card == deploy.model_card(loaded, None, str(cfg), None)
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in loaded.modules())
     with pytest.raises(RuntimeError, match="folded for inference"):
         model.train()
@@ -76,7 +78,7 @@ def test_trace_size_takes_every_padding_and_resize_branch() -> None:
     side = generic_trace_size([7])
     assert side == 65 and _level_sizes(side) == [17, 9, 5, 3]
     assert generic_trace_size([4, 2], minimum=69) == 129  # 33, 17, 9, 5
-    model = export.deploy.create_model("hrt_tiny")
+    model = deploy.create_model("hrt_tiny")
     assert window_sizes(model) == [7]
 
 
@@ -131,13 +133,18 @@ def test_predict_gives_the_same_topk_on_torch_and_openvino(micro_onnx, tmp_path)
 
 
 def test_predict_names_imagenet_classes_and_rejects_bad_input(tmp_path) -> None:
-    names = predict.class_names(1000, None)
+    names = deploy.class_names(1000, None)
     assert len(names) == 1000 and names[0].startswith("tench") and names[1].startswith("goldfish")
-    assert predict.class_names(3, None) == ["0", "1", "2"]
+    assert deploy.class_names(3, None) == ["0", "1", "2"]
+    (tmp_path / "names.txt").write_text("cat\ndog\n")
+    assert deploy.class_names(2, tmp_path / "names.txt") == ["cat", "dog"]
+    with pytest.raises(ValueError, match=r"names.txt: 2 names for a 3-class model"):
+        deploy.class_names(3, tmp_path / "names.txt")
     with pytest.raises(FileNotFoundError, match="nothing_here"):
         predict.main([str(tmp_path / "nothing_here"), "--model", "hrt_tiny",
                       "--checkpoint", "x.pth"])
-    with pytest.raises(SystemExit):
+    with pytest.raises(OutputPathError, match=r"--output preds.txt: expected a file name "
+                                              r"ending in \.csv or \.json"):
         predict.main([str(tmp_path), "--model", "hrt_tiny", "--checkpoint", "x.pth",
                       "--output", "preds.txt"])
 

@@ -11,16 +11,18 @@ each subproject, whose tests check the copy (`vendor.py`).
     finite       NonFiniteLossError: stop at a NaN loss, never save non-finite weights
     flops        parameters and FLOPs in three conventions (the original's table reproduced)
     gpu_check    AMP / compiled / DDP training steps and SDPA kernels on CUDA (CPU stand-ins)
-    images       the images a command was given; reading one upright, 8-bit RGB/BGR
+    images       the images a command was given; reading one (a file, PIL image or array)
+                 upright, 8-bit RGB/BGR
     model_card   what an exported ONNX file is (metadata), checked before it runs
     outputs      output paths checked before any work; unique result names
     reproduce    the reproduce-the-table command line
     rng          random state as weights-only data, for exact resumption
-    runtime      ONNX export and the torch / ONNX Runtime / OpenVINO runners
+    runtime      ONNX export and the torch / ONNX Runtime / OpenVINO runners, the
+                 inference commands' choices and bad-input exit
     tables       the tools' rows as JSON, and one table from several tools' files
     timing       one benchmark row measured in a process of its own
     tolerance    the one numerical tolerance (the fixtures')
-    testing      test helpers: test data, deterministic weights, README checks
+    testing      test helpers: test data, deterministic weights, sample photos, README checks
     stall        test helper: a stalled rank in a two-process run
     vendor       `make vendor` and the copies' check
 """

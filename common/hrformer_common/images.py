@@ -74,21 +74,52 @@ def _read_deep_color(path: Path) -> np.ndarray:
 def read_image(path: str | Path, channel_order: str = "RGB") -> np.ndarray:
     """The pixels of an image file as uint8 H x W x 3 in `channel_order` ("RGB" or "BGR"),
     upright (EXIF orientation applied), 8 bits per channel."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-    if channel_order not in ("RGB", "BGR"):
-        raise ValueError(f"channel_order={channel_order!r}; expected 'RGB' or 'BGR'")
+    from PIL import Image, UnidentifiedImageError
+    _check_order(channel_order)
     path = Path(path)
     try:
         with Image.open(path) as image:
             image.load()  # decode fully: a truncated file fails here, not in a transform
-            if _deep_color(image, path):
-                pixels = _read_deep_color(path)
-            else:
-                pixels = _to_8bit(ImageOps.exif_transpose(image))
+            pixels = _read_deep_color(path) if _deep_color(image, path) else _pil_pixels(image)
     except FileNotFoundError:
         raise
     except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as err:
         raise ImageReadError(f"cannot read image {path}: {err}") from err
-    if channel_order == "BGR":
-        pixels = pixels[:, :, ::-1]
-    return np.ascontiguousarray(pixels)
+    return _in_order(pixels, channel_order)
+
+
+def load_pixels(image, channel_order: str = "RGB") -> np.ndarray:
+    """The pixels of an inference API's input as uint8 H x W x 3 in `channel_order`.
+
+    `image`: a file path (`read_image`); a PIL image (converted as `read_image` converts a
+    file: EXIF orientation, 16 bits, gray / palette / alpha); or a numpy array, which must
+    already be uint8 H x W x 3 in RGB order (as PIL and `read_image` give; not cv2's BGR).
+    """
+    from PIL import Image
+    _check_order(channel_order)
+    if isinstance(image, (str, Path)):
+        return read_image(image, channel_order)
+    if isinstance(image, Image.Image):
+        return _in_order(_pil_pixels(image), channel_order)
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image of type {type(image).__name__}: expected a file path, a PIL "
+                        "image or an RGB uint8 H x W x 3 numpy array")
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+        raise ValueError(f"image array of shape {tuple(image.shape)} and dtype {image.dtype}: "
+                         "expected RGB uint8 H x W x 3")
+    return _in_order(image, channel_order)
+
+
+def _check_order(channel_order: str) -> None:
+    if channel_order not in ("RGB", "BGR"):
+        raise ValueError(f"channel_order={channel_order!r}; expected 'RGB' or 'BGR'")
+
+
+def _pil_pixels(image) -> np.ndarray:
+    """An opened PIL image as upright uint8 RGB (EXIF orientation applied)."""
+    from PIL import ImageOps
+    return _to_8bit(ImageOps.exif_transpose(image))
+
+
+def _in_order(rgb: np.ndarray, channel_order: str) -> np.ndarray:
+    return np.ascontiguousarray(rgb[:, :, ::-1] if channel_order == "BGR" else rgb)

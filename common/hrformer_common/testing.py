@@ -102,6 +102,23 @@ def assert_matches_reference(out: Tensor, ref: Tensor, what: str) -> None:
     assert d.ok, f"{what}: max error {d.max_abs:.3e} > {d.bound:.3e}"
 
 
+# Real photos that ship inside installed packages: (package, path inside it).
+SAMPLE_PHOTOS = (("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),   # 512x600
+                 ("sklearn", "datasets/images/china.jpg"))                  # 640x427
+
+
+def sample_photos() -> list[Path]:
+    """The SAMPLE_PHOTOS files (found without importing their packages): real photos for
+    the inference tests, no download."""
+    paths = []
+    for package, relative in SAMPLE_PHOTOS:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise FileNotFoundError(f"sample photo {relative}: package {package} not installed")
+        paths.append(Path(spec.submodule_search_locations[0]) / relative)
+    return paths
+
+
 @functools.cache
 def _releases() -> list[dict]:
     with open(TESTDATA / "releases.json") as f:

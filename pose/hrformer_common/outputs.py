@@ -16,21 +16,21 @@ class OutputPathError(ValueError):
     """An output path that cannot be written, named with the reason."""
 
 
-def _writable_folder(folder: Path, what: str) -> None:
+def _writable_folder(folder: Path, named: str) -> None:
     """`folder` exists as a writable folder, or can be created (its first existing ancestor is
-    a writable folder)."""
+    a writable folder); errors start with `named` (what the user gave)."""
     probe = folder
     while not probe.exists():
         if probe.parent == probe:
             break
         probe = probe.parent
     if not probe.is_dir():
-        raise OutputPathError(f"{what} {folder}: {probe} is a file, not a folder")
+        raise OutputPathError(f"{named}: {probe} is a file, not a folder")
     try:  # a real write: permissions, read-only file systems and quotas all show up here
         with tempfile.TemporaryFile(dir=probe):
             pass
     except OSError as err:
-        raise OutputPathError(f"{what} {folder}: cannot write in {probe} "
+        raise OutputPathError(f"{named}: cannot write in {probe} "
                               f"({err.strerror or err})") from err
 
 
@@ -43,7 +43,7 @@ def check_output_file(path: str | Path, suffixes: Sequence[str], what: str = "ou
                               f"{' or '.join(suffixes)}")
     if path.is_dir():
         raise OutputPathError(f"{what} {path}: is a folder; give a file name")
-    _writable_folder(path.parent, what)
+    _writable_folder(path.parent, f"{what} {path}")
     return path
 
 
@@ -52,7 +52,7 @@ def check_output_dir(path: str | Path, what: str = "output folder") -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputPathError(f"{what} {path}: is a file, not a folder")
-    _writable_folder(path, what)
+    _writable_folder(path, f"{what} {path}")
     return path
 
 

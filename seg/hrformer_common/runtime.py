@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import sys
 from dataclasses import replace
 import tempfile
 import warnings
@@ -200,8 +201,9 @@ class OpenVinoRunner(Runner):
                 f"{self.ran_precision}{note}, {self.threads} threads")
 
 
-def check_choice(backend: str, precision: str) -> None:
-    """Reject an unknown backend / precision before any work, naming the valid ones."""
+def check_choice(backend: str, precision: str, device: str = "cpu") -> None:
+    """Reject an unknown backend / precision / device before any work, naming the valid
+    ones (the ONNX runtimes run here on the CPU only)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend {backend!r}; expected one of {list(BACKENDS)}")
     if precision not in PRECISIONS:
@@ -209,6 +211,27 @@ def check_choice(backend: str, precision: str) -> None:
     if backend == "onnxruntime" and precision != "fp32":
         raise ValueError("backend onnxruntime runs fp32 only; use --backend openvino or "
                          "torch for bf16")
+    kind = device.split(":")[0]
+    if kind not in ("cpu", "cuda"):
+        raise ValueError(f"device {device!r}; expected cpu, cuda or cuda:N")
+    if kind == "cuda" and backend != "torch":
+        raise ValueError(f"device {device!r} with backend {backend}: it runs on the CPU here; "
+                         "use backend torch for CUDA")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: this machine has no CUDA device")
+
+
+def exit_on_bad_input(main: Callable[[], object], prog: str) -> None:
+    """Run a command's `main()`; bad input (a missing or unreadable file, a wrong value, an
+    output that cannot be written, an exported file of another model) ends it the way
+    argparse ends on a bad flag: `<prog>: error: <message>` on stderr, exit status 2, no
+    traceback."""
+    try:
+        main()
+    except (OSError, ValueError, KeyError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
 
 
 def make_runner(backend: str, precision: str, *, model: nn.Module | None = None,

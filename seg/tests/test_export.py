@@ -13,7 +13,8 @@ from hrformer_common.runtime import make_runner
 from test_released_checkpoint import MICRO, write_released_checkpoint
 from lib.models import build_segmentor
 from lib.segmentor.configured_segmentor import resolve_backbone
-from tools import deploy, export, predict
+from lib.apis import deploy
+from tools import export, predict
 
 SEG = Path(__file__).resolve().parents[1]
 

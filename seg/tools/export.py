@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hrformer_common.runtime import export_and_verify  # noqa: E402
-from tools import deploy  # noqa: E402
+from lib.apis import deploy  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

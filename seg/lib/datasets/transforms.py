@@ -107,5 +107,6 @@ class Normalize:
         self.std = torch.tensor(std).view(-1, 1, 1)
 
     def __call__(self, image: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float()
-        return (x / self.div_value - self.mean) / self.std
+        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+        x = x.to(torch.float32, copy=True)  # then in place: one image-sized copy, not three
+        return x.div_(self.div_value).sub_(self.mean).div_(self.std)

@@ -1,5 +1,5 @@
-"""What the seg export / predict tools share: the segmentor from an openseg-layout checkpoint
-(loaded in one place, `load_segmentor`), the exported view of it, and the runtime flags."""
+"""The segmentor of an openseg-layout checkpoint as inference and export need it (loaded in
+one place, `load_segmentor`), the exported view of it, and the flags that name it."""
 from __future__ import annotations
 
 import argparse
@@ -8,11 +8,11 @@ from typing import Callable
 from torch import Tensor, nn
 
 from hrformer_common.model_card import ModelCard
-from hrformer_common.runtime import Runner, add_runtime_args  # noqa: F401  (re-exported)
-from lib.models import SEGMENTORS, build_segmentor
-from lib.segmentor.checkpoints import load_segmentor_checkpoint
-from lib.segmentor.configured_segmentor import resolve_backbone
-from lib.models.backbones.hrformer import reparameterize_model
+from hrformer_common.runtime import Runner
+from ..models import SEGMENTORS, build_segmentor
+from ..models.backbones.hrformer import reparameterize_model
+from ..segmentor.checkpoints import load_segmentor_checkpoint
+from ..segmentor.configured_segmentor import resolve_backbone
 
 # `out` (final logits at input size) first, as deployment users read the first output.
 OUTPUT_NAMES = ("out", "out_aux")
@@ -43,7 +43,7 @@ def load_segmentor(model_name: str, backbone: str, num_classes: int, checkpoint:
 
 def inference_net(model_name: str, backbone: str, num_classes: int, checkpoint: str,
                   input_size: tuple[int, int] | None = None) -> tuple[ExportNet, ModelCard]:
-    """What export and predict run: the loaded segmentor as (out, out_aux), folded for
+    """What export and inference run: the loaded segmentor as (out, out_aux), folded for
     inference (`reparameterize_model`: BatchNorm folded once, refuses training), and its model
     card, taken before the fold (the checkpoint's own values)."""
     net = ExportNet(load_segmentor(model_name, backbone, num_classes, checkpoint))

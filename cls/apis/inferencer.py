@@ -1,0 +1,110 @@
+"""`ClsInferencer`: classify images from Python, as `tools/predict.py` does on the command
+line (the command is a thin layer over it, so both give the same result for an image).
+
+    from apis import ClsInferencer
+    classify = ClsInferencer("hrt_small", "hrt_small.pth", topk=5)
+    result = classify("cat.jpg")        # or a PIL image, an RGB uint8 array, or a list
+    for top in result["topk"]:
+        print(top["class_id"], top["name"], round(top["probability"], 3))
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence, Union
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from hrformer_common.images import load_pixels
+from hrformer_common.runtime import Runner, check_choice, make_runner
+from models import MODEL_NAMES
+
+from . import deploy
+
+ImageInput = Union[str, Path, np.ndarray, Image.Image]
+
+
+def model_or_config(model: str) -> tuple[str | None, str | None]:
+    """(variant name, None) for a released variant, (None, config path) for a yacs file."""
+    if model in MODEL_NAMES:
+        return model, None
+    if Path(model).suffix in (".yaml", ".yml"):
+        if not Path(model).is_file():
+            raise FileNotFoundError(f"config {model}: no such file")
+        return None, model
+    raise ValueError(f"model {model!r}: expected one of {list(MODEL_NAMES)} or a yacs config "
+                     "file (.yaml)")
+
+
+class ClsInferencer:
+    """Top-k classes of images, one method per stage: `preprocess` (read, main.py's
+    evaluation transform, batch), `forward` (the network runner), `postprocess` (plain
+    Python results); `__call__` ties them.
+
+    `model`: a released variant (`hrt_tiny`, `hrt_small`, `hrt_base`, at `input_size`) or a
+    yacs config file; `checkpoint`: weights in the released layout. `backend` "torch",
+    "onnxruntime" or "openvino" (`onnx`: an exported file, else the checkpoint is exported
+    to a temporary file), `precision` "fp32" or "bf16", `threads` (torch's count is
+    process-wide), `device` (torch only). `class_names`: a list or a file with one name per
+    line (default: timm's ImageNet names for 1000 classes, the index otherwise). The model is
+    loaded, its card taken and folded once; the inferencer is reusable across calls.
+    """
+
+    def __init__(self, model: str, checkpoint: str, *, input_size: int = 224, topk: int = 5,
+                 class_names: Sequence[str] | str | Path | None = None,
+                 backend: str = "torch", precision: str = "fp32", onnx: str | None = None,
+                 threads: int | None = None, device: str = "cpu", compile: bool = False,
+                 batch_size: int = 8) -> None:
+        check_choice(backend, precision, device)
+        if topk < 1 or batch_size < 1:
+            raise ValueError(f"topk={topk}, batch_size={batch_size}: expected at least 1")
+        model_name, cfg = model_or_config(model)
+        if threads:
+            torch.set_num_threads(threads)
+        self.transform = deploy.eval_transform(cfg, input_size)
+        self.input_size = tuple(self.transform(Image.new("RGB", (8, 8))).shape[-2:])
+        net, self.card = deploy.inference_model(model_name, checkpoint, cfg, self.input_size)
+        self.class_names = deploy.class_names(net.classifier.out_features, class_names)
+        self.topk = min(topk, len(self.class_names))
+        self.batch_size = batch_size
+        self.runner: Runner = make_runner(
+            backend, precision, model=net.to(device), onnx_path=onnx,
+            output_names=deploy.OUTPUT_NAMES, compile=compile, threads=threads,
+            export_size=self.input_size, card=self.card)
+
+    def preprocess(self, images: Sequence[ImageInput]) -> Tensor:
+        """Images (file paths, PIL images or RGB uint8 H x W x 3 arrays) -> the normalised
+        N x 3 x H x W batch. Files are read as `hrformer_common.images.read_image` reads them
+        (EXIF orientation applied, 16 bits scaled to 8)."""
+        return torch.stack([self.transform(Image.fromarray(load_pixels(image)))
+                            for image in images])
+
+    def forward(self, batch: Tensor) -> Tensor:
+        """N x classes logits (float32, on the CPU)."""
+        return self.runner(batch)["logits"].float().cpu()
+
+    def postprocess(self, logits: Tensor) -> list[dict]:
+        """Per image `{"topk": [{"class_id", "name", "probability"}, ...]}`, best first."""
+        top = logits.softmax(dim=-1).topk(self.topk, dim=-1)
+        return [{"topk": [{"class_id": c, "name": self.class_names[c], "probability": p}
+                          for c, p in zip(ids, probs)]}
+                for ids, probs in zip(top.indices.tolist(), top.values.tolist())]
+
+    def __call__(self, inputs: ImageInput | Sequence[ImageInput],
+                 batch_size: int | None = None) -> dict | list[dict]:
+        """The result of one image, or a list of results for a list of images."""
+        single = not isinstance(inputs, (list, tuple))
+        items = [inputs] if single else list(inputs)
+        size = batch_size or self.batch_size
+        results = []
+        for start in range(0, len(items), size):
+            batch = items[start:start + size]
+            results += self.postprocess(self.forward(self.preprocess(batch)))
+        return results[0] if single else results
+
+    def describe(self) -> str:
+        """What runs the network (backend, precision, threads)."""
+        return self.runner.describe()
+
