@@ -4,7 +4,6 @@ overwritten, outputs and flags checked before any work) and demo/image_demo.py's
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import cv2
@@ -17,22 +16,13 @@ from hrformer_pose.apis import BoxError, PoseInferencer
 from PIL import Image
 
 MISSING_CHECKPOINT = "never_read.pth"  # a check that fails first never opens it
+UNWRITABLE = Path("/proc/1")  # no process, root included, can create a file there
 
 
 def _cli(input_path, out, checkpoint, *extra) -> list[Path]:
     return inferencer_demo.main([str(input_path), "--pose-config", str(DEMO_CONFIG),
                                  "--pose-checkpoint", str(checkpoint), "--out", str(out),
                                  "--threads", "1", *extra])
-
-
-def _unwritable(tmp_path: Path) -> Path:
-    """A folder this process cannot write in (root writes anywhere a mode allows: procfs)."""
-    if os.geteuid() == 0:
-        return Path("/proc/1")
-    folder = tmp_path / "read_only"
-    folder.mkdir()
-    folder.chmod(0o555)
-    return folder
 
 
 def test_image_cli_writes_what_the_api_returns(stick_data, demo_checkpoint, demo_pose,
@@ -125,7 +115,7 @@ def test_image_demo_checks_the_output_path_first(stick_data, tmp_path):
     (tmp_path / "a_file").write_text("")
     for out, message in ((tmp_path / "out", "expected a file name ending in .png or .jpg"),
                          (tmp_path / "a_file" / "o.png", "a_file is a file, not a folder"),
-                         (_unwritable(tmp_path) / "o.png", "cannot write in")):
+                         (UNWRITABLE / "o.png", "cannot write in")):
         with pytest.raises(OutputPathError, match=message) as err:
             _image_demo(image, MISSING_CHECKPOINT, out)
         assert str(err.value).startswith(f"--out {out.parent}")
