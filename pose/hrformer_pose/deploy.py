@@ -1,17 +1,15 @@
-"""Deployment of the top-down model: the heatmap network to export, the model from a
-config + checkpoint (one place, mmpose's `init_model`), and an estimator whose heatmaps come
-from any runtime backend (`use_runner`)."""
+"""Deployment of the top-down model: the heatmap network to export or run on a runtime
+backend (`apis.PoseInferencer` owns its runner), the model from a config + checkpoint (one
+place, mmpose's `init_model`), and its model card."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 from mmengine.config import Config
 from torch import Tensor, nn
 
 from hrformer_common.checkpoint import CheckpointError, load_checkpoint, load_weights, state_dict_of
 from hrformer_common.model_card import ModelCard
-from hrformer_common.runtime import Runner
 
 from .checkpoints import HEAD, OFFICIAL_HEAD, convert_official_state_dict
 from .hrformer import reparameterize_model
@@ -28,10 +26,7 @@ class HeatmapNet(nn.Module):
         self.estimator = estimator
 
     def forward(self, x: Tensor) -> Tensor:
-        # The class methods, not the instance's: `use_runner` may have replaced those with
-        # a runner that calls this network.
-        e = self.estimator
-        return type(e.head).forward(e.head, type(e).extract_feat(e, x))
+        return self.estimator.head(self.estimator.extract_feat(x))
 
 
 def load_pose_weights(model: nn.Module, checkpoint: str) -> dict:
@@ -79,7 +74,7 @@ def input_size(cfg: Config) -> tuple[int, int]:
     return int(height), int(width)
 
 
-def inference_net(config: str | Config, checkpoint: str, device: str = "cpu"
+def inference_net(config: str | Config, checkpoint: str | None, device: str = "cpu"
                   ) -> tuple[HeatmapNet, ModelCard]:
     """What export and the demos run: the heatmap network of a config + pose checkpoint,
     folded for inference (`reparameterize_model`: BatchNorm folded once, refuses training),
@@ -102,14 +97,3 @@ def model_card(net: HeatmapNet, cfg: Config) -> ModelCard:
                         input_layout=f"NCHW float32 {order}, mean {list(pre.mean)} std "
                                      f"{list(pre.std)}",
                         input_size=f"{height}x{width}")
-
-
-def use_runner(estimator: nn.Module, runner: Runner) -> nn.Module:
-    """Route the estimator's heatmaps through `runner`: mmpose's predict (decoding, flip test)
-    stays as it is, only the network is replaced."""
-    heatmaps: Callable[[Tensor], Tensor] = lambda x: runner(x)["heatmaps"].to(x.device)
-    # predict() calls extract_feat then head.forward (twice with flip test): the runner
-    # returns heatmaps from extract_feat, and the head passes them through.
-    estimator.extract_feat = heatmaps
-    estimator.head.forward = lambda feats: feats
-    return estimator

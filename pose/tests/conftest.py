@@ -99,3 +99,24 @@ def data_options(root: Path, batch_size: int = 2) -> dict:
     for evaluator in ("val_evaluator", "test_evaluator"):
         options[f"{evaluator}.ann_file"] = str(root / "annotations" / "val.json")
     return options
+
+
+@pytest.fixture(scope="session")
+def demo_checkpoint(stick_data, tmp_path_factory) -> Path:
+    """The demo config trained through tools/train.py for one iteration on `stick_data`
+    (He init, two images): its heatmaps are not flat, its keypoints deterministic."""
+    import runpy
+    work_dir = tmp_path_factory.mktemp("demo_model")
+    options = {**data_options(stick_data), "train_cfg.max_epochs": 1,
+               "default_hooks.checkpoint.interval": 1, "train_dataloader.dataset.indices": 2}
+    train = runpy.run_path(str(POSE / "tools" / "train.py"))
+    train["main"]([str(DEMO_CONFIG), "--work-dir", str(work_dir), "--no-validate",
+                   "--cfg-options", *(f"{k}={v}" for k, v in options.items())])
+    return work_dir / "epoch_1.pth"
+
+
+@pytest.fixture(scope="session")
+def demo_pose(demo_checkpoint):
+    """A `PoseInferencer` of the demo model (torch, flip test as the config says)."""
+    from hrformer_pose.apis import PoseInferencer
+    return PoseInferencer(DEMO_CONFIG, demo_checkpoint)

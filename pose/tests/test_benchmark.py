@@ -1,11 +1,12 @@
 """pose's benchmark, FLOPs and GPU-check tools on the mmpose-built top-down models: a measured
 row per backend, the reference CNN, parameters and GMac against the reference counts, the
-GPU check's CPU stand-in (tiny sizes, one thread; nothing here is timed)."""
+GPU check's CPU stand-in, every row of the pipeline benchmark (tiny sizes, one thread; nothing
+here is timed)."""
 from __future__ import annotations
 
 import pytest
 import torch
-
+from conftest import DEMO_CONFIG
 from hrformer_common.testing import manifest
 from hrformer_common.timing import Case, measure
 from tools.benchmark import CONFIGS, MODELS, REFERENCE_CNN
@@ -65,3 +66,26 @@ def test_gpu_check_cpu_stand_in_trains_in_bf16():
     zeros = torch.zeros(2, 17, 16, 12)
     # E[u^2] = 1/3 for the uniform random target
     assert heatmap_loss(zeros).item() == pytest.approx(1 / 3, abs=0.01)
+
+
+def test_pipeline_benchmark_rows(capsys):
+    """`tools/benchmark.py pipeline` on the demo model: every candidate measured, both tables
+    printed under the CPU line (tiny settings; nothing here is timed)."""
+    from tools.pipeline_bench import BASELINE, frame_and_boxes, run
+    seconds = run(["--config", str(DEMO_CONFIG), "--det",
+                   "torchvision:ssdlite320_mobilenet_v3_large", "--people", "1", "7",
+                   "--backends", "torch", "onnxruntime:fp32", "--batches", "1", "3",
+                   "--rounds", "1", "--iters", "1", "--threads", "1"])
+    network = {k[1:] for k in seconds if k[0] == "network"}
+    pipeline = {k[1:] for k in seconds if k[0] == "pipeline"}
+    assert network == {(BASELINE, "fp32", 1), ("torch", "fp32", 1), ("torch", "fp32", 3),
+                       ("onnxruntime", "fp32", 1), ("onnxruntime", "fp32", 3)}
+    assert pipeline == {(b, "fp32", flip, n) for b in ("torch", "onnxruntime")
+                        for flip in (False, True) for n in (1, 7)}
+    assert all(0 < s < float("inf") for s in seconds.values())
+    printed = capsys.readouterr().out
+    assert printed.startswith("CPU: ") and "crops/s" in printed and "frames/s" in printed
+    frame, boxes = frame_and_boxes(7)
+    assert frame.shape == (480, 640, 3) and boxes.shape == (7, 4)
+    assert (boxes[:, :2] >= 0).all() and (boxes[:, 0] + boxes[:, 2] <= 640).all() \
+        and (boxes[:, 1] + boxes[:, 3] <= 480).all()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import COCO_CONFIGS, extra_from_layout, layout_of
-from hrformer_pose.deploy import HeatmapNet, load_pose_model, use_runner
+from hrformer_pose.deploy import HeatmapNet, load_pose_model
 from hrformer_common.runtime import make_runner
 from hrformer_common.testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
                               seeded_input)
@@ -43,18 +43,26 @@ def test_export_reproduces_fixture(micro_export, backend):
                                  f"{backend} {case['input_shape']}")
 
 
-def test_estimator_predicts_the_same_keypoints_through_a_runner(micro_export):
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_inferencer_on_a_runtime_predicts_mmpose_keypoints(micro_export, backend):
+    """`PoseInferencer` running the exported file gives the keypoints of mmpose's own
+    `inference_topdown` (torch, flip test) on the whole image."""
+    from hrformer_pose.apis import PoseInferencer
     from mmpose.apis import inference_topdown
     config_path, ckpt, onnx_path = micro_export
     image = (np.random.default_rng(0).random((120, 90, 3)) * 255).astype(np.uint8)
-    reference = inference_topdown(load_pose_model(str(config_path), str(ckpt)), image)
-    runner = make_runner("onnxruntime", "fp32", onnx_path=onnx_path, threads=1)
-    model = use_runner(load_pose_model(str(config_path), str(ckpt)), runner)
-    got = inference_topdown(model, image)
-    np.testing.assert_allclose(got[0].pred_instances.keypoints,
-                               reference[0].pred_instances.keypoints, atol=1e-3)
-    np.testing.assert_allclose(got[0].pred_instances.keypoint_scores,
-                               reference[0].pred_instances.keypoint_scores, atol=1e-4)
+    # mmpose takes arrays as BGR; the whole image as the box, as the inferencer clips it
+    reference = inference_topdown(load_pose_model(str(config_path), str(ckpt)),
+                                  np.ascontiguousarray(image[:, :, ::-1]),
+                                  np.array([[0, 0, 89, 119]]))
+    pose = PoseInferencer(config_path, ckpt, backend=backend, onnx=onnx_path, threads=1)
+    assert backend in pose.describe()
+    (person,) = pose(image)
+    keypoints = np.array(person["keypoints"])
+    np.testing.assert_allclose(keypoints[:, :2], reference[0].pred_instances.keypoints[0],
+                               atol=1e-3)
+    np.testing.assert_allclose(keypoints[:, 2], reference[0].pred_instances.keypoint_scores[0],
+                               atol=1e-4)
 
 
 def test_inference_net_is_folded_and_reproduces_fixture(micro_export):

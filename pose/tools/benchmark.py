@@ -8,6 +8,11 @@ from the config as tools/test.py builds it, timed from images to heatmaps
 (`hrformer_pose.deploy.HeatmapNet`); and `hrnet_w32_coco_256x192`, the reference CNN:
 mmpose's own HRNet-W32 in place of HRT in the HRFormer-S 256x192 config (same head). The
 options and the table: hrformer_common/benchmark.py.
+
+    python tools/benchmark.py pipeline [--people 1 5 10] [--backends torch:fp32 ...]
+
+times the whole pipeline instead (person detector + pose network per person, frames/s) and
+the network per crop at batch 1 and 8 as `PoseInferencer` runs it: tools/pipeline_bench.py.
 """
 from __future__ import annotations
 
@@ -66,4 +71,8 @@ BENCH = Bench("pose", MODELS, defaults=("hrt_small_coco_256x192", REFERENCE_CNN)
               prepare=reparameterize_model)
 
 if __name__ == "__main__":
-    BENCH.run()
+    if sys.argv[1:2] == ["pipeline"]:
+        from tools.pipeline_bench import run
+        run(sys.argv[2:])
+    else:
+        BENCH.run()

@@ -90,11 +90,14 @@ def add_detector_args(parser: argparse.ArgumentParser) -> None:
                             "(default: %(default)s)")
 
 
+def detector_keywords(args: argparse.Namespace) -> dict:
+    """The `build_detector` keywords of the flags of `add_detector_args` (all but the spec)."""
+    return dict(checkpoint=args.det_checkpoint, score_thr=args.det_score_thr,
+                nms_iou=args.det_nms_iou, max_people=args.max_people, min_size=args.min_box_size,
+                backend=args.det_backend, annotations=args.det_annotations)
+
+
 def detector_from_args(args: argparse.Namespace, device: str = "cpu",
                        threads: int | None = None) -> PersonDetector:
     """`build_detector` from the flags of `add_detector_args`."""
-    return build_detector(args.det, checkpoint=args.det_checkpoint,
-                          score_thr=args.det_score_thr, nms_iou=args.det_nms_iou,
-                          max_people=args.max_people, min_size=args.min_box_size,
-                          backend=args.det_backend, device=device, threads=threads,
-                          annotations=args.det_annotations)
+    return build_detector(args.det, device=device, threads=threads, **detector_keywords(args))
