@@ -22,12 +22,15 @@ from tools import predict
 
 SEG = Path(__file__).resolve().parents[1]
 CITYSCAPES = SEG / "configs" / "cityscapes" / "H_48_D_4.json"
-LAYOUT = "configs/demo/hrt_micro_layout.json"
-MICRO_ARGS = ["--backbone", LAYOUT, "--model_name", "hrt_small_ocr_v2"]
 CITYSCAPES_IDS = {7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33}
 # Row 13: the predict command on a 4000x3000 photo in slide mode stays below this peak
 # resident memory (measured: 1.3 GB; whole mode needs 8.4 GB at this size).
 SLIDE_PEAK_MB = 1600
+
+
+def micro_args(layout: Path) -> list[str]:
+    """The command-line flags of the micro segmentor (layout: the `micro_layout` fixture)."""
+    return ["--backbone", str(layout), "--model_name", "hrt_small_ocr_v2"]
 
 
 def small_photo(size=(96, 72)) -> np.ndarray:
@@ -43,16 +46,16 @@ def checkpoint(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def segment(checkpoint) -> SegInferencer:
+def segment(micro_layout, checkpoint) -> SegInferencer:
     return SegInferencer(CITYSCAPES, str(checkpoint), model_name="hrt_small_ocr_v2",
-                         backbone=LAYOUT, threads=1)
+                         backbone=str(micro_layout), threads=1)
 
 
-def test_whole_mode_gives_the_argmax_of_the_network(segment, checkpoint):
+def test_whole_mode_gives_the_argmax_of_the_network(micro_layout, segment, checkpoint):
     """Results of whole mode are those of the network over the normalised BGR image."""
     pixels = small_photo()
     result = segment(pixels, return_logits=True)
-    net, _ = deploy.inference_net("hrt_small_ocr_v2", LAYOUT, 19, str(checkpoint))
+    net, _ = deploy.inference_net("hrt_small_ocr_v2", str(micro_layout), 19, str(checkpoint))
     x = build_normalize(Configer.from_file(CITYSCAPES))(pixels[:, :, ::-1]).unsqueeze(0)
     with torch.no_grad():
         logits = single_scale(lambda t: net(t)[:1], x)[0]   # `out`, the main logits
@@ -63,9 +66,9 @@ def test_whole_mode_gives_the_argmax_of_the_network(segment, checkpoint):
     assert set(np.unique(result["label"])) <= CITYSCAPES_IDS and result["label"].dtype == np.uint8
 
 
-def test_slide_mode_labels_are_the_argmax_of_its_logits(segment, checkpoint):
+def test_slide_mode_labels_are_the_argmax_of_its_logits(micro_layout, segment, checkpoint):
     slide = SegInferencer(CITYSCAPES, str(checkpoint), model_name="hrt_small_ocr_v2",
-                          backbone=LAYOUT, threads=1, mode="slide", crop_size=(48, 64),
+                          backbone=str(micro_layout), threads=1, mode="slide", crop_size=(48, 64),
                           stride=(32, 40))
     result = slide(small_photo(), return_logits=True)
     assert result["logits"].shape == (19, 72, 96) and result["label"].shape == (72, 96)
@@ -76,7 +79,7 @@ def test_slide_mode_labels_are_the_argmax_of_its_logits(segment, checkpoint):
     assert segment.mode_for((1024, 2048)) == "whole"     # auto: a Cityscapes frame whole,
     assert segment.mode_for((2048, 1025)) == "slide"     # anything larger in windows
     multi = SegInferencer(CITYSCAPES, str(checkpoint), model_name="hrt_small_ocr_v2",
-                          backbone=LAYOUT, threads=1, mode="slide", crop_size=(48, 64),
+                          backbone=str(micro_layout), threads=1, mode="slide", crop_size=(48, 64),
                           multi_scale=True, scales=[0.5, 1.0])
     assert multi(small_photo())["label"].shape == (72, 96)
     with pytest.raises(ValueError, match="crop_size and stride are the sliding window's"):
@@ -85,11 +88,12 @@ def test_slide_mode_labels_are_the_argmax_of_its_logits(segment, checkpoint):
         SegInferencer(CITYSCAPES, str(checkpoint), crop_size=(50, 64))
 
 
-def test_one_window_over_the_image_loses_little_at_a_quarter_resolution(segment, checkpoint):
+def test_one_window_over_the_image_loses_little_at_a_quarter_resolution(micro_layout, segment,
+                                                                      checkpoint):
     """Slide mode averages at 1/4 and upsamples: with one window covering the image it agrees
     with whole mode on nearly every pixel."""
     one = SegInferencer(CITYSCAPES, str(checkpoint), model_name="hrt_small_ocr_v2",
-                        backbone=LAYOUT, threads=1, mode="slide", crop_size=(108, 160),
+                        backbone=str(micro_layout), threads=1, mode="slide", crop_size=(108, 160),
                         stride=(108, 160))
     photo = np.asarray(Image.open(sample_photos()[1]).convert("RGB").resize((160, 108)))
     whole, slide = segment(photo)["label"], one(photo)["label"]
@@ -132,7 +136,7 @@ def test_exif_orientation_gives_results_at_the_displayed_size(segment, tmp_path)
     np.testing.assert_array_equal(label, segment(np.ascontiguousarray(upright))["label"])
 
 
-def test_the_command_writes_what_the_api_returns(segment, checkpoint, tmp_path):
+def test_the_command_writes_what_the_api_returns(micro_layout, segment, checkpoint, tmp_path):
     """A folder of odd inputs: real photos, gray, RGBA, tiny, two images named `pic` (issue
     16, row 3: both kept), and a file that is not an image (skipped)."""
     folder = tmp_path / "photos"
@@ -146,7 +150,8 @@ def test_the_command_writes_what_the_api_returns(segment, checkpoint, tmp_path):
     Image.fromarray(pixels).save(folder / "pic.jpg", quality=90)
     Image.fromarray(pixels[::-1]).save(folder / "pic.png")
     (folder / "notes.txt").write_text("not an image")
-    written = predict.main([str(folder), *MICRO_ARGS, "--checkpoint", str(checkpoint),
+    written = predict.main([str(folder), *micro_args(micro_layout), "--checkpoint",
+                            str(checkpoint),
                             "--out", str(tmp_path / "out"), "--threads", "1"])
     names = sorted(str(p.relative_to(tmp_path / "out" / "label")) for p in written)
     assert names == ["a.png", "gray.png", "pic_jpg.png", "pic_png.png", "sub/china.png",
@@ -162,11 +167,11 @@ def test_the_command_writes_what_the_api_returns(segment, checkpoint, tmp_path):
     assert np.asarray(Image.open(tmp_path / "out" / "label" / "tiny.png")).shape == (3, 5)
 
 
-def test_bad_input_on_the_command_line_exits_2_without_a_traceback(tmp_path):
+def test_bad_input_on_the_command_line_exits_2_without_a_traceback(micro_layout, tmp_path):
     Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
     (tmp_path / "a_file").write_text("")
     done = subprocess.run(
-        [sys.executable, "tools/predict.py", str(tmp_path / "a.png"), *MICRO_ARGS,
+        [sys.executable, "tools/predict.py", str(tmp_path / "a.png"), *micro_args(micro_layout),
          "--checkpoint", "missing.pth", "--out", str(tmp_path / "a_file" / "out")],
         cwd=SEG, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "Traceback" not in done.stderr
@@ -185,7 +190,7 @@ sys.exit(done.returncode)
 """
 
 
-def test_a_large_photo_is_segmented_in_bounded_memory(checkpoint, tmp_path):
+def test_a_large_photo_is_segmented_in_bounded_memory(micro_layout, checkpoint, tmp_path):
     """Issue 16, row 13: a 4000x3000 photo with the micro model; `--mode auto` slides (here
     with windows side by side, the fewest forwards), the peak memory stays below
     SLIDE_PEAK_MB."""
@@ -193,7 +198,7 @@ def test_a_large_photo_is_segmented_in_bounded_memory(checkpoint, tmp_path):
     coarse = rng.integers(0, 256, (376, 501, 3), dtype=np.uint8)
     Image.fromarray(coarse).resize((4000, 3000), Image.BILINEAR).save(tmp_path / "big.jpg")
     done = subprocess.run(
-        [sys.executable, "-c", PEAK_MEMORY, str(tmp_path / "big.jpg"), *MICRO_ARGS,
+        [sys.executable, "-c", PEAK_MEMORY, str(tmp_path / "big.jpg"), *micro_args(micro_layout),
          "--checkpoint", str(checkpoint), "--out", str(tmp_path / "out"), "--threads", "1",
          "--stride", "512", "1024"],
         cwd=SEG, capture_output=True, text=True, timeout=600)
