@@ -49,14 +49,14 @@ def test_export_reproduces_fixture(micro_export, backend):
         assert_matches_reference(outputs[name], case["outputs"][name], f"{backend} {name}")
 
 
-def test_tools_load_the_segmentor_folded(micro_export):
+def test_tools_load_the_segmentor_folded(micro_export, micro_args):
     """export and predict get the model from `inference_net`: folded, inference only; its
     card is the unfolded checkpoint's."""
-    net, card = deploy.inference_net("hrt_small_ocr_v2", MICRO_ARGS[1], 19, str(micro_export[0]))
+    net, card = deploy.inference_net("hrt_small_ocr_v2", micro_args[1], 19, str(micro_export[0]))
     assert not [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    loaded = deploy.ExportNet(deploy.load_segmentor("hrt_small_ocr_v2", MICRO_ARGS[1], 19,
+    loaded = deploy.ExportNet(deploy.load_segmentor("hrt_small_ocr_v2", micro_args[1], 19,
                                                     str(micro_export[0])))
-    assert card == deploy.model_card(loaded, "hrt_small_ocr_v2", MICRO_ARGS[1], 19)
+    assert card == deploy.model_card(loaded, "hrt_small_ocr_v2", micro_args[1], 19)
     with pytest.raises(RuntimeError, match="HRTOCR: this model was folded for inference"):
         net.train()
 

@@ -38,10 +38,10 @@ def small_photo(size=(96, 72)) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
+def checkpoint(tmp_path_factory, micro_layout) -> Path:
     torch.set_num_threads(1)
     path = tmp_path_factory.mktemp("seg_infer") / "released.pth"
-    write_released_checkpoint(path)
+    write_released_checkpoint(path, micro_layout)
     return path
 
 
