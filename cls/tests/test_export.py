@@ -16,7 +16,8 @@ from PIL import Image
 from hrformer_common.tolerance import difference
 from hrformer_common.runtime import (generic_trace_size, make_runner,
                                      window_sizes, _level_sizes)
-from hrformer_common.testing import assert_matches_reference, fixture, seeded_input
+from hrformer_common.testing import (assert_matches_reference, copy_with_card, fixture,
+                                     seeded_input)
 from test_official_checkpoint import micro_yaml, official_file
 from config import load_config
 from apis import deploy
@@ -167,21 +168,6 @@ def _other_weights(state: dict) -> dict:
     return state
 
 
-def _card_changed(onnx_path: Path, path: Path, **fields) -> Path:
-    """A copy of `onnx_path` whose model card says something else (`fields`), or none."""
-    import onnx
-    from hrformer_common.model_card import KEY_PREFIX, read_card, write_card
-    path.write_bytes(onnx_path.read_bytes())
-    if fields:
-        write_card(path, replace(read_card(onnx_path), **fields))
-    else:
-        model = onnx.load(str(path))
-        kept = [p for p in model.metadata_props if not p.key.startswith(KEY_PREFIX)]
-        del model.metadata_props[:]
-        model.metadata_props.extend(kept)
-        onnx.save(model, str(path))
-    return path
-
 
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
 @pytest.mark.parametrize("case, expected", [
@@ -201,10 +187,10 @@ def test_predict_refuses_an_onnx_file_of_another_model(micro_onnx, tmp_path, bac
     elif case == "weights":
         checkpoint = _checkpoint_like(ckpt, tmp_path / "w.pth", _other_weights)
     elif case == "task":
-        onnx_file = _card_changed(onnx_path, tmp_path / "seg.onnx", task="seg",
+        onnx_file = copy_with_card(onnx_path, tmp_path / "seg.onnx", task="seg",
                                   outputs=("out", "out_aux"))
     else:
-        onnx_file = _card_changed(onnx_path, tmp_path / "bare.onnx")
+        onnx_file = copy_with_card(onnx_path, tmp_path / "bare.onnx")
     images = _photos(tmp_path / "photos", 1)
     with pytest.raises(ValueError, match=rf"^{re.escape(str(onnx_file))}.*{expected}"):
         predict.main([str(images), "--cfg", str(cfg), "--checkpoint", str(checkpoint),

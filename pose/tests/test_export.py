@@ -10,8 +10,8 @@ import torch
 from conftest import COCO_CONFIGS, extra_from_layout, layout_of
 from hrformer_pose.deploy import HeatmapNet, load_pose_model
 from hrformer_common.runtime import make_runner
-from hrformer_common.testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
-                              seeded_input)
+from hrformer_common.testing import (assert_matches_reference, copy_with_card, fixture, manifest,
+                                     recipe_state_dict, seeded_input)
 from mmengine.config import Config
 from tools import export
 
@@ -115,22 +115,6 @@ def _person_image(tmp_path) -> str:
     return str(path)
 
 
-def _with_card(onnx_path, path, **fields):
-    """A copy of the exported file whose model card says something else, or none at all."""
-    import onnx
-    from dataclasses import replace
-    from hrformer_common.model_card import KEY_PREFIX, read_card, write_card
-    path.write_bytes(onnx_path.read_bytes())
-    if fields:
-        write_card(path, replace(read_card(onnx_path), **fields))
-        return path
-    model = onnx.load(str(path))
-    kept = [p for p in model.metadata_props if not p.key.startswith(KEY_PREFIX)]
-    del model.metadata_props[:]
-    model.metadata_props.extend(kept)
-    onnx.save(model, str(path))
-    return path
-
 
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
 @pytest.mark.parametrize("case, expected", [
@@ -149,10 +133,10 @@ def test_image_demo_refuses_an_onnx_file_of_another_model(micro_export, tmp_path
         ckpt = tmp_path / "other.pth"
         torch.save(state, ckpt)
     elif case == "task":
-        onnx_path = _with_card(onnx_path, tmp_path / "cls.onnx", task="cls", num_classes=1000,
+        onnx_path = copy_with_card(onnx_path, tmp_path / "cls.onnx", task="cls", num_classes=1000,
                                outputs=("logits",))
     else:
-        onnx_path = _with_card(onnx_path, tmp_path / "bare.onnx")
+        onnx_path = copy_with_card(onnx_path, tmp_path / "bare.onnx")
     with pytest.raises(ValueError) as err:
         image_demo.main([_person_image(tmp_path), str(config_path), str(ckpt), "--backend",
                          backend, "--onnx", str(onnx_path), "--out", str(tmp_path / "o.png")])

@@ -230,3 +230,21 @@ def check_readme_layout() -> None:
     listed = next(e for e in entries if not e.endswith("/"))
     assert layout_problems(entries, [f for f in files if f != listed]) == [
         f"README Layout lists {listed}, which does not exist"]
+
+
+def copy_with_card(onnx_path: Path, path: Path, **fields) -> Path:
+    """A copy of an exported file whose model card says something else (`fields`), or, with
+    no fields, has no card at all: what a run given another model's file meets."""
+    import onnx
+    from dataclasses import replace
+    from .model_card import KEY_PREFIX, read_card, write_card
+    path.write_bytes(Path(onnx_path).read_bytes())
+    if fields:
+        write_card(path, replace(read_card(onnx_path), **fields))
+        return path
+    model = onnx.load(str(path))
+    kept = [p for p in model.metadata_props if not p.key.startswith(KEY_PREFIX)]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    onnx.save(model, str(path))
+    return path

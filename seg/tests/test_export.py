@@ -8,7 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from hrformer_common.testing import assert_matches_reference, fixture, seeded_input
+from hrformer_common.testing import (assert_matches_reference, copy_with_card, fixture,
+                                     seeded_input)
 from hrformer_common.runtime import make_runner
 from test_released_checkpoint import MICRO, write_released_checkpoint
 from lib.models import build_segmentor
@@ -120,22 +121,6 @@ def _other_weights(state):
     return state
 
 
-def _with_card(onnx_path, path, **fields):
-    """A copy of the exported file whose model card says something else, or none at all."""
-    import onnx
-    from dataclasses import replace
-    from hrformer_common.model_card import KEY_PREFIX, read_card, write_card
-    path.write_bytes(onnx_path.read_bytes())
-    if fields:
-        write_card(path, replace(read_card(onnx_path), **fields))
-        return path
-    model = onnx.load(str(path))
-    kept = [p for p in model.metadata_props if not p.key.startswith(KEY_PREFIX)]
-    del model.metadata_props[:]
-    model.metadata_props.extend(kept)
-    onnx.save(model, str(path))
-    return path
-
 
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
 @pytest.mark.parametrize("case, expected", [
@@ -168,9 +153,9 @@ def test_predict_refuses_an_onnx_file_of_another_model(micro_export, micro_args,
     elif case == "weights":
         ckpt = _changed_checkpoint(ckpt, tmp_path / "other.pth", _other_weights)
     elif case == "task":
-        onnx_path = _with_card(onnx_path, tmp_path / "pose.onnx", task="pose")
+        onnx_path = copy_with_card(onnx_path, tmp_path / "pose.onnx", task="pose")
     else:
-        onnx_path = _with_card(onnx_path, tmp_path / "bare.onnx")
+        onnx_path = copy_with_card(onnx_path, tmp_path / "bare.onnx")
     _demo_images(tmp_path / "images", [(40, 56)])
     with pytest.raises(ValueError) as err:
         predict.main([str(tmp_path / "images"), *args, *configs, "--checkpoint", str(ckpt),

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import (FolderIndex, Sample, Split, check_values, read_list, read_mat_labels,
-                     require_label)
+from .common import FolderIndex, Split, check_values, listed_split, read_mat_labels
 
 VALID = np.arange(256) <= 182
 SPLITS = {"train": ("train", 9000), "val": ("test", 1000)}
@@ -27,19 +26,9 @@ def _root(src: Path) -> Path:
 
 def splits(src: Path, coarse: bool = False) -> list[Split]:
     root = _root(src)
-    out = []
     images, labels = FolderIndex(root / "images"), FolderIndex(root / "annotations")
-    for dst, (list_name, official) in SPLITS.items():
-        samples = []
-        listed = root / "imageLists" / f"{list_name}.txt"
-        for name in read_list(listed):
-            image = images.find(name, ".jpg")
-            if not image.is_file():
-                raise FileNotFoundError(f"imageLists/{list_name}.txt names {name}, but "
-                                        f"{image} does not exist")
-            samples.append(Sample(image, require_label(image, labels.find(name, ".mat")), name))
-        out.append(Split(dst, samples, official, f"the names listed in {listed}"))
-    return out
+    return [listed_split(dst, root / "imageLists" / f"{list_name}.txt", official, images,
+                         labels, ".mat") for dst, (list_name, official) in SPLITS.items()]
 
 
 def read_label(path: Path) -> np.ndarray:

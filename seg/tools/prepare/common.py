@@ -175,6 +175,20 @@ def write_split(split: Split, save_dir: Path, read_label: LabelReader, link: boo
     return written, skipped
 
 
+def listed_split(dst: str, listed: Path, official: int, images: FolderIndex,
+                 labels: FolderIndex, label_suffix: str) -> Split:
+    """A split whose image names come from a list file (COCO-Stuff, PASCAL-Context): each
+    named `.jpg` image (any letter case) with its label `<name><label_suffix>`."""
+    samples = []
+    for name in read_list(listed):
+        image = images.find(name, ".jpg")
+        if not image.is_file():
+            raise FileNotFoundError(f"{listed} names {name}, but {image} does not exist")
+        samples.append(Sample(image, require_label(image, labels.find(name, label_suffix)),
+                              name))
+    return Split(dst, samples, official, f"the names listed in {listed}")
+
+
 def require_samples(dataset: str, splits: Iterable[Split]) -> None:
     """A split without a single image is an error naming where it was searched (a wrong
     --ori_root_dir or an unextracted archive), not a count warning."""

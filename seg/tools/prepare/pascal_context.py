@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import (FolderIndex, Sample, Split, check_values, read_list, read_mat_labels,
-                     require_dir, require_label)
+from .common import FolderIndex, Split, check_values, listed_split, read_mat_labels, require_dir
 
 # labels.txt ids of the 59 classes: aeroplane, bag, bed, bedclothes, bench, bicycle, bird,
 # boat, book, bottle, building, bus, cabinet, car, cat, ceiling, chair, cloth, computer, cow,
@@ -43,18 +42,8 @@ def splits(src: Path, coarse: bool = False) -> list[Split]:
     voc = require_dir(src / "VOCdevkit" / "VOC2010", "PASCAL VOC 2010")
     mats = require_dir(src / "trainval", "PASCAL-Context label maps (trainval.tar.gz)")
     images, labels = FolderIndex(voc / "JPEGImages"), FolderIndex(mats)
-    out = []
-    for split, official in SPLITS.items():
-        samples = []
-        listed = voc / "ImageSets" / "Main" / f"{split}.txt"
-        for name in read_list(listed):
-            image = images.find(name, ".jpg")
-            if not image.is_file():
-                raise FileNotFoundError(f"ImageSets/Main/{split}.txt names {name}, but "
-                                        f"{image} does not exist")
-            samples.append(Sample(image, require_label(image, labels.find(name, ".mat")), name))
-        out.append(Split(split, samples, official, f"the names listed in {listed}"))
-    return out
+    return [listed_split(split, voc / "ImageSets" / "Main" / f"{split}.txt", official, images,
+                         labels, ".mat") for split, official in SPLITS.items()]
 
 
 def read_label(path: Path) -> np.ndarray:
