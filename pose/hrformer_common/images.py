@@ -36,7 +36,6 @@ def find_images(path: Path) -> list[Path]:
 
 def _to_8bit(image) -> np.ndarray:
     """A PIL image of any mode as uint8 RGB; 16-bit and 32-bit channels scaled to 8 bits."""
-    from PIL import Image
     if image.mode in _HIGH_DEPTH_MODES or image.mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float64)
         top = _HIGH_DEPTH_MODES.get(image.mode)
