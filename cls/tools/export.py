@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hrformer_common.runtime import export_and_verify  # noqa: E402
+from hrformer_common.runtime import add_export_args, export_and_verify  # noqa: E402
 from apis import deploy  # noqa: E402
 
 
@@ -26,10 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     deploy.add_model_args(parser)
     parser.add_argument("--input-size", type=int, nargs="+", default=[224],
                         help="one value (square) or height width")
-    parser.add_argument("--output", required=True, help="the .onnx file to write")
-    parser.add_argument("--static-hw", action="store_true",
-                        help="fixed height / width (dynamic batch only)")
-    parser.add_argument("--verify-batch", type=int, default=2)
+    add_export_args(parser, verify_batch=2)
     args = parser.parse_args(argv)
     if len(args.input_size) not in (1, 2):
         parser.error("--input-size takes one value or two (height width)")

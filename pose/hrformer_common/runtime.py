@@ -300,6 +300,14 @@ def export_and_verify(model: nn.Module, path: str | Path, output_names: Sequence
     return 0 if ok else 1
 
 
+def add_export_args(parser: argparse.ArgumentParser, verify_batch: int) -> None:
+    """The output flags every task's export command shares."""
+    parser.add_argument("--output", required=True, help="the .onnx file to write")
+    parser.add_argument("--static-hw", action="store_true",
+                        help="fixed height / width (dynamic batch only)")
+    parser.add_argument("--verify-batch", type=int, default=verify_batch)
+
+
 def add_runtime_args(parser: argparse.ArgumentParser) -> None:
     """The runtime flags of the predict and demo commands."""
     parser.add_argument("--backend", choices=BACKENDS, default="torch")

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose.apis)
 from hrformer_pose.deploy import OUTPUT_NAMES, inference_net, input_size  # noqa: E402
-from hrformer_common.runtime import export_and_verify  # noqa: E402
+from hrformer_common.runtime import add_export_args, export_and_verify  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 
@@ -28,12 +28,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config")
     parser.add_argument("checkpoint")
-    parser.add_argument("--output", required=True, help="the .onnx file to write")
     parser.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
                         help="check size (default: the config's codec input size)")
-    parser.add_argument("--static-hw", action="store_true",
-                        help="fixed height / width (dynamic batch only)")
-    parser.add_argument("--verify-batch", type=int, default=2)
+    add_export_args(parser, verify_batch=2)
     return parser.parse_args(argv)
 
 

@@ -16,28 +16,9 @@ MODES = [["train"], ["resume"], ["val"], ["val", "ss"], ["test", "ss"], ["test",
 # parameter counts with 19 classes are checked by test_manifests; here: classes per dataset
 NUM_CLASSES = {"cityscapes": 19, "pascal_context": 59, "coco_stuff": 171, "ade20k": 150}
 NO_OP = {f"--{flag}" for flag in NO_OP_FLAGS}
-# The original's scripts: what each one runs (- : not passed, the JSON's value is used). Its
-# coco_stuff and pascal_context scripts also passed the no-op --nbb_mult 10, which ours leave out.
-ORIGINAL_TABLE = """
-script                                       backbone       model            drop loss               iters  batch interval ms_config                ckpt            split
-ade20k/run_hrt_base_ocr_v2_ohem              hrt_base       hrt_base_ocr_v2  0.2  fs_auxohemce_loss  150000 -     10000    H_48_D_4_TEST_MS3x.json  latest          val
-ade20k/run_hrt_base_ocr_v2_ohem_w13          hrt_base_win13 hrt_base_ocr_v2  0.2  fs_auxohemce_loss  150000 -     10000    H_48_D_4_TEST_MS3x.json  latest          val
-ade20k/run_hrt_base_ocr_v3_ohem_w13          hrt_base_win13 hrt_base_ocr_v3  0.2  fs_auxohemce_loss  150000 -     10000    H_48_D_4_TEST_MS3x.json  latest          val
-ade20k/run_hrt_small_ocr_v2_ohem             hrt_small      hrt_small_ocr_v2 0.2  fs_auxohemce_loss  150000 -     10000    H_48_D_4_TEST_MS3x.json  latest          val
-cityscapes/run_hrt_base_ocr_v2_ohem          hrt_base       hrt_base_ocr_v2  0.4  fs_auxohemce_loss  80000  8     1000     H_48_D_4_TEST_MS3x.json  latest          test
-cityscapes/run_hrt_base_ocr_v2_ohem_w15      hrt_base_win15 hrt_base_ocr_v2  0.4  fs_auxohemce_loss  80000  8     1000     H_48_D_4_TEST.json       latest          test
-cityscapes/run_hrt_base_ocr_v3_ohem_w15      hrt_base       hrt_base_ocr_v3  0.4  fs_auxohemce_loss  80000  8     1000     H_48_D_4_TEST.json       latest          test
-cityscapes/run_hrt_small_ocr_v2_ohem         hrt_small      hrt_small_ocr_v2 0.2  fs_auxohemce_loss  80000  8     1000     H_48_D_4_TEST_MS3x.json  max_performance test
-coco_stuff/run_hrt_base_ocr_v2_ohem          hrt_base       hrt_base_ocr_v2  0.2  fs_auxohemce_loss  60000  16    10000    H_48_D_4_TEST_MS3x.json  latest          val
-coco_stuff/run_hrt_base_ocr_v2_ohem_w15      hrt_base_win15 hrt_base_ocr_v2  0.2  fs_auxohemce_loss  60000  16    10000    H_48_D_4_TEST_MS3x.json  latest          val
-coco_stuff/run_hrt_base_ocr_v3_ohem_w15      hrt_base_win15 hrt_base_ocr_v3  0.2  fs_auxohemce_loss  60000  16    10000    H_48_D_4_TEST_MS3x.json  latest          val
-coco_stuff/run_hrt_small_ocr_v2_ohem         hrt_small      hrt_small_ocr_v2 0.2  fs_auxohemce_loss  60000  16    10000    H_48_D_4_TEST_MS3x.json  latest          val
-pascal_context/run_hrt_base_ocr_v2_ohem      hrt_base       hrt_base_ocr_v2  0.2  fs_auxce_loss      60000  16    10000    H_48_D_4_TEST_MS3x.json  latest          val
-pascal_context/run_hrt_base_ocr_v2_ohem_w15  hrt_base_win15 hrt_base_ocr_v2  0.3  fs_auxce_loss      60000  16    10000    H_48_D_4_TEST_MS3x.json  latest          val
-pascal_context/run_hrt_base_ocr_v3_ohem_w15  hrt_base_win15 hrt_base_ocr_v3  0.3  fs_auxce_loss      60000  16    10000    H_48_D_4_TEST_MS3x.json  latest          val
-pascal_context/run_hrt_small_ocr_v2_ohem     hrt_small      hrt_small_ocr_v2 0.2  fs_auxce_loss      60000  16    10000    H_48_D_4_TEST_MS3x.json  latest          val
-"""
-_HEADER, *_ROWS = (line.split() for line in ORIGINAL_TABLE.strip().splitlines())
+# The original's scripts: what each one runs (the file's comment says how to read it).
+_TABLE = (Path(__file__).parent / "original_scripts.txt").read_text().splitlines()
+_HEADER, *_ROWS = (line.split() for line in _TABLE if line.strip() and not line.startswith("#"))
 ORIGINAL = {row[0]: {k: None if v == "-" else v for k, v in zip(_HEADER, row)} for row in _ROWS}
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hrformer_common.runtime import export_and_verify  # noqa: E402
+from hrformer_common.runtime import add_export_args, export_and_verify  # noqa: E402
 from lib.apis import deploy  # noqa: E402
 
 
@@ -27,10 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     deploy.add_model_args(parser)
     parser.add_argument("--input-size", type=int, nargs=2, default=[512, 1024],
                         metavar=("H", "W"))
-    parser.add_argument("--output", required=True, help="the .onnx file to write")
-    parser.add_argument("--static-hw", action="store_true",
-                        help="fixed height / width (dynamic batch only)")
-    parser.add_argument("--verify-batch", type=int, default=1)
+    add_export_args(parser, verify_batch=1)
     return parser.parse_args(argv)
 
 
