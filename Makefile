@@ -5,7 +5,7 @@
 #   make demo               run the demos (model/speed tables, then cls, pose, seg training)
 #   make test TASK=pose     only one subproject (TASK = cls | pose | seg)
 #   make demo TASK=cls
-#   make vendor             copy common/ (the shared sources) into cls/, pose/ and seg/
+#   make vendor             copy the backbone core common/hrformer.py into cls/, pose/, seg/
 #   make bench              one speed table of the cls, pose and seg models (quick settings;
 #                           BENCH_ARGS="..." for others, see README, Speed)
 #   make flops              one table of their parameters and FLOPs
@@ -42,7 +42,7 @@ install: $(STAMP)
 
 MMCV_OPS_PLACEHOLDER := pose/hrformer_pose/mmcv_ops_placeholder.py
 
-$(STAMP): requirements.txt Makefile $(MMCV_OPS_PLACEHOLDER)
+$(STAMP): requirements.txt Makefile common/pyproject.toml $(MMCV_OPS_PLACEHOLDER)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 # torch first (the largest download), at the versions pinned in
 # requirements.txt, used here as a constraints file.
@@ -63,14 +63,16 @@ $(STAMP): requirements.txt Makefile $(MMCV_OPS_PLACEHOLDER)
 	cp $(MMCV_OPS_PLACEHOLDER) $$site/hrformer_mmcv_ops_placeholder.py && \
 	echo 'import hrformer_mmcv_ops_placeholder; hrformer_mmcv_ops_placeholder.register()' \
 	  > $$site/hrformer_mmcv_ops_placeholder.pth
+# The shared package, editable: the subprojects import it as mmpose imports mmengine.
+	$(PIP) install --no-build-isolation --no-deps -e common
 	touch $@
 
 # ---------------------------------------------------------------------------
-# vendor: common/ is the one source of the backbone core and of the hrformer_common
-# package; the copies in the subprojects are committed and checked by each one's tests.
+# vendor: common/hrformer.py is the one source of the backbone core; each subproject's copy
+# is committed and checked by its tests (the rest of common/ is the installed package).
 
 vendor:
-	cd common && $(PYTHON) -m hrformer_common.vendor
+	cd common && $(PYTHON) -m hrformer_common.vendor --repo $(CURDIR)
 
 # ---------------------------------------------------------------------------
 # test
@@ -139,7 +141,7 @@ define run_tools
 	  (cd $$t && $(PY) tools/$(1).py $(2) --json $$out/$$t.json $(3) > $$out/$$t.log) \
 	    || { cat $$out/$$t.log; failed="$$failed $$t"; }; \
 	done; \
-	(cd common && $(PY) -m hrformer_common.tables $$out/*.json); status=$$?; \
+	$(PY) -m hrformer_common.tables $$out/*.json; status=$$?; \
 	rm -rf $$out; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; exit $$status
 endef

@@ -30,6 +30,7 @@ from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+import shared_package  # noqa: F401  (stops here if hrformer_common is missing)
 from config import load_config
 from data import build_loaders, build_mixup, resolve_zip_mode
 from engine.checkpoint import TrainingState, find_auto_resume, resume_training, save_checkpoint

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import shared_package  # noqa: F401  (stops here if hrformer_common is missing)
 from hrformer_common import dist as hrformer_dist
 from lib.segmentor.trainer import NonFiniteLossError
 from lib.utils import distributed

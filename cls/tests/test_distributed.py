@@ -16,7 +16,7 @@ from conftest import CLS_ROOT, TINY_CONFIG
 from config import load_config
 from data import build_loaders
 from datagen import make_folder_layout
-from hrformer_common.stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
+from hrformer_common.testing.stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
 from engine.loop import Amp, validate
 from models import build_model
 from hrformer_common.checkpoint import load_checkpoint, load_weights, state_dict_of

@@ -16,8 +16,8 @@ import main as cls_main
 from data import build_loaders
 from engine.loop import Amp
 from models import build_model
-from hrformer_common.testing import (assert_readme_lists_rows, load_recipe_weights, load_tool,
-                              release_table)
+from hrformer_common.testing import load_recipe_weights, load_tool, release_table
+from hrformer_common.testing.readme import assert_readme_lists_rows
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CLS = Path(__file__).resolve().parents[1]
@@ -141,6 +141,6 @@ def test_cli_exits_non_zero_after_writing_a_failed_row(tmp_path, monkeypatch):
     assert [r["row"] for r in records if r["error"]] == ["HRFormer-B", "HRFormer-B"]
 
 
-@pytest.mark.parametrize("readme", ["README.md", "cls/README.md"])
+@pytest.mark.parametrize("readme", ["../README.md", "README.md"])
 def test_readme_tables_carry_links_and_file_names(readme):
-    assert_readme_lists_rows(readme, tool.ROWS)
+    assert_readme_lists_rows(CLS / readme, tool.ROWS)

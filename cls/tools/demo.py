@@ -23,6 +23,7 @@ from PIL import Image
 
 CLS_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CLS_ROOT))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 import main as cls_main  # noqa: E402  (needs the cls root on sys.path)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the cls/ folder
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 from hrformer_common.flops import Flops, original_graph  # noqa: E402
 from models import MODEL_NAMES, hrformer  # noqa: E402

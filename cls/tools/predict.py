@@ -23,6 +23,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 from apis import ClsInferencer, deploy  # noqa: E402
 from hrformer_common.atomic import write_text_atomic  # noqa: E402
 from hrformer_common.images import find_images  # noqa: E402

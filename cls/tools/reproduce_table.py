@@ -15,6 +15,7 @@ from pathlib import Path
 
 CLS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CLS))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 import main as cls_main  # noqa: E402
 from engine.distributed import init_distributed  # noqa: E402

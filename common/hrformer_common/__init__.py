@@ -1,8 +1,6 @@
 """Framework-free tooling shared by cls/, pose/ and seg/ (torch, numpy and the standard
-library; onnxruntime / openvino only when chosen).
-
-Edited in `common/hrformer_common/` at the repository root only; `make vendor` copies it into
-each subproject, whose tests check the copy (`vendor.py`).
+library; onnxruntime / openvino only when chosen), installed from the repository's `common/`
+(`make install`; elsewhere `pip install <repository>/common`).
 
     atomic       atomic file writes (temp, fsync, rename), stale temps removed
     benchmark    the speed table of a task's models: cases, interleaved rounds, ratio, CPU line
@@ -22,7 +20,6 @@ each subproject, whose tests check the copy (`vendor.py`).
     tables       the tools' rows as JSON, and one table from several tools' files
     timing       one benchmark row measured in a process of its own
     tolerance    the one numerical tolerance (the fixtures')
-    testing      test helpers: test data, deterministic weights, sample photos, README checks
-    stall        test helper: a stalled rank in a two-process run
-    vendor       `make vendor` and the copies' check
+    vendor       `make vendor`: the backbone core's copies in the subprojects, and their check
+    testing      test helpers only (reference data, README and copy checks, a stalled rank)
 """

@@ -1,124 +1,95 @@
-"""The copies of the shared sources in each subproject: `make vendor` writes them, each
-subproject's tests check them (standard library only).
+"""The copies of the backbone core: `make vendor` writes them, each subproject's tests check
+them (standard library only).
 
-`common/` at the repository root is the one source that is edited:
+`common/hrformer.py` is the one source that is edited; each subproject vendors its own copy
+of it (the rest of this package is installed, not copied):
 
-    common/hrformer.py        -> cls/models/, pose/hrformer_pose/, seg/lib/models/backbones/
-    common/hrformer_common/   -> cls/, pose/, seg/  (this package)
+    common/hrformer.py -> cls/models/, pose/hrformer_pose/, seg/lib/models/backbones/
 
-The copies are committed, so a subproject still works when copied out of the repository
-alone. `SHA256SUMS` in the package records every file's hash (the core's as
-`core/hrformer.py`), so a copy can be checked where `common/` is absent too.
+`CORE_SHA256` in this package records the source's hash, so that a copy is checked also
+where `common/` is absent (a subproject copied out of the repository, with this package
+installed from it).
 
-    python -m hrformer_common.vendor        (from common/; `make vendor` at the root)
+    python -m hrformer_common.vendor --repo <repository>        (`make vendor`)
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import shutil
 import sys
 from pathlib import Path
 
 CORE = "hrformer.py"
-PACKAGE = "hrformer_common"
-SUMS = "SHA256SUMS"
-CORE_KEY = f"core/{CORE}"
 CORE_FOLDERS = {"cls": "models", "pose": "hrformer_pose", "seg": "lib/models/backbones"}
 CANONICAL = "common"
-FIX = "run `make vendor` at the repository root (edit common/, not the copies)"
+DIGEST_FILE = Path(__file__).with_name("CORE_SHA256")
+FIX = "run `make vendor` at the repository root (edit common/hrformer.py, not the copies)"
 
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def package_files(package: Path) -> list[str]:
-    """The package's files (relative, sorted), without SHA256SUMS and Python caches."""
-    return sorted(p.relative_to(package).as_posix() for p in package.rglob("*")
-                  if p.is_file() and p.name != SUMS and "__pycache__" not in p.parts)
+def recorded_digest(record: Path = DIGEST_FILE) -> str | None:
+    """The core's hash as `make vendor` last recorded it; None when the record is missing."""
+    return record.read_text().split()[0] if record.is_file() else None
 
 
-def sums_text(package: Path, core: Path) -> str:
-    lines = [f"{digest(package / name)}  {name}" for name in package_files(package)]
-    lines.append(f"{digest(core)}  {CORE_KEY}")
-    return "\n".join(lines) + "\n"
+def core_copy(subproject: Path, name: str) -> Path:
+    """Where the subproject `name` (cls, pose or seg) in folder `subproject` keeps its copy."""
+    if name not in CORE_FOLDERS:
+        raise ValueError(f"subproject {name!r}; expected one of {list(CORE_FOLDERS)}")
+    return subproject / CORE_FOLDERS[name] / CORE
 
 
-def read_sums(package: Path) -> dict[str, str]:
-    """SHA256SUMS as {file: hash}; empty when the file is missing."""
-    path = package / SUMS
-    if not path.is_file():
-        return {}
-    sums = {}
-    for line in path.read_text().splitlines():
-        value, _, name = line.partition("  ")
-        sums[name] = value
-    return sums
-
-
-def problems(subproject: Path, name: str, canonical: Path | None = None) -> list[str]:
-    """What is wrong with the copies in `subproject` (named `name`: cls, pose or seg): a file
-    that differs from its recorded hash or from the canonical source in `canonical` (when
-    given), a file missing or left over. Empty when all is well."""
-    package, core = subproject / PACKAGE, subproject / CORE_FOLDERS[name] / CORE
+def problems(subproject: Path, name: str, canonical: Path | None = None,
+             record: Path = DIGEST_FILE) -> list[str]:
+    """What is wrong with the core's copy in `subproject` (named `name`): missing, not the
+    recorded hash, or not the canonical source `canonical` (common/hrformer.py, when given).
+    Empty when all is well."""
+    core, recorded = core_copy(subproject, name), recorded_digest(record)
     found = []
-    sums = read_sums(package)
-    if not sums:
-        found.append(f"{package / SUMS} is missing")
-    copies = {**{f: package / f for f in package_files(package)}, CORE_KEY: core}
-    for key, value in sums.items():
-        path = copies.get(key)
-        if path is None or not path.is_file():
-            found.append(f"{package / key if key != CORE_KEY else core} is missing")
-        elif digest(path) != value:
-            found.append(f"{path} was changed (its hash is not the one in {SUMS})")
-    found += [f"{package / key} is not part of the shared package"
-              for key in copies if key not in sums and sums]
+    if recorded is None:
+        found.append(f"{record} is missing")
+    if not core.is_file():
+        found.append(f"{core} is missing")
+    elif recorded is not None and digest(core) != recorded:
+        found.append(f"{core} was changed (its hash is not the one in {record.name})")
     if canonical is not None:
-        source = {**{f: canonical / PACKAGE / f for f in package_files(canonical / PACKAGE)},
-                  SUMS: canonical / PACKAGE / SUMS, CORE_KEY: canonical / CORE}
-        copies[SUMS] = package / SUMS
-        for key, path in source.items():
-            copy = copies.get(key)
-            if copy is None or not copy.is_file() or copy.read_bytes() != path.read_bytes():
-                found.append(f"{copy or package / key} differs from {path}")
+        if recorded is not None and digest(canonical) != recorded:
+            found.append(f"{canonical} was edited since its hash was recorded in {record.name}")
+        if core.is_file() and core.read_bytes() != canonical.read_bytes():
+            found.append(f"{core} differs from {canonical}")
     return [f"{line}: {FIX}" for line in found]
 
 
 def sync(repo: Path) -> list[Path]:
-    """Write SHA256SUMS of the canonical source, then every copy; returns the files written."""
-    source = repo / CANONICAL
-    (source / PACKAGE / SUMS).write_text(sums_text(source / PACKAGE, source / CORE))
-    files = package_files(source / PACKAGE) + [SUMS]
+    """Record the canonical core's hash, then write every copy; returns the files written."""
+    source = repo / CANONICAL / CORE
     written = []
-    for name, core_folder in CORE_FOLDERS.items():
-        package = repo / name / PACKAGE
-        for stale in set(package_files(package) if package.is_dir() else []) - set(files):
-            (package / stale).unlink()
-        for relative in files:
-            src, dst = source / PACKAGE / relative, package / relative
-            if not dst.is_file() or dst.read_bytes() != src.read_bytes():
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dst)
-                written.append(dst)
-        core = repo / name / core_folder / CORE
-        if core.read_bytes() != (source / CORE).read_bytes():
-            shutil.copyfile(source / CORE, core)
-            written.append(core)
+    text = f"{digest(source)}  {CORE}\n"
+    if not DIGEST_FILE.is_file() or DIGEST_FILE.read_text() != text:
+        DIGEST_FILE.write_text(text)
+        written.append(DIGEST_FILE)
+    for name in CORE_FOLDERS:
+        copy = core_copy(repo / name, name)
+        if not copy.is_file() or copy.read_bytes() != source.read_bytes():
+            shutil.copyfile(source, copy)
+            written.append(copy)
     return written
 
 
-def main() -> int:
-    repo = Path(__file__).resolve().parents[2]
-    if not (repo / CANONICAL / PACKAGE).is_dir():
-        print(f"vendor: {repo / CANONICAL / PACKAGE} not found; run from the repository",
-              file=sys.stderr)
-        return 2
-    written = sync(repo)
-    for path in written:
-        print(f"updated {path.relative_to(repo)}")
-    print(f"vendor: {len(written)} file(s) updated; copies in {', '.join(CORE_FOLDERS)} "
-          "match common/")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vendor", description=__doc__.splitlines()[0])
+    parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[2],
+                        help="the repository root (default: the one this package is in)")
+    repo = parser.parse_args(argv).repo.resolve()
+    if not (repo / CANONICAL / CORE).is_file():
+        parser.error(f"{repo / CANONICAL / CORE} not found; --repo must be the repository root")
+    for path in sync(repo):
+        print(f"updated {path}")
+    print(f"vendor: the copies in {', '.join(CORE_FOLDERS)} match {CANONICAL}/{CORE}")
     return 0
 
 

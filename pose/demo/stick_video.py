@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 from demo.stick_figures import _annotation, _background, draw_figure, figure_keypoints  # noqa: E402
 from hrformer_common.atomic import write_text_atomic  # noqa: E402

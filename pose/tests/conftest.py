@@ -10,7 +10,7 @@ import hrformer_pose  # noqa: F401  (compat fixes must precede mmpose.apis)
 import pytest
 from hrformer_pose.checkpoints import convert_official_state_dict
 from hrformer_pose.hrformer import preset
-from hrformer_common.testing import REPO_ROOT, fixture, load_recipe_weights
+from hrformer_common.testing import fixture, load_recipe_weights
 from mmengine.config import Config
 from mmpose.apis import init_model
 from torch import nn
@@ -66,7 +66,7 @@ def recipe_model():
     return get
 
 
-POSE = REPO_ROOT / "pose"
+POSE = Path(__file__).resolve().parents[1]
 COCO_CONFIGS = sorted((POSE / "configs" / "hrformer" / "coco").glob("*.py"))
 DEMO_CONFIG = POSE / "configs" / "demo" / "hrt_demo_stick_figures_128x96.py"
 

@@ -15,7 +15,6 @@ import sklearn
 import torch
 from hrformer_common.checkpoint import CheckpointError
 from hrformer_common.images import read_image
-from hrformer_common.testing import REPO_ROOT
 from hrformer_pose.apis import (DetectionLimits, DetectorError, add_detector_args,
                                 build_detector, detector_from_args, frame_key)
 from hrformer_pose.apis.torchvision_detector import PERSON_LABEL, untrained_model
@@ -78,7 +77,7 @@ def test_flags_defaults_documented_in_help_and_readme(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     add_detector_args(parser)
     args = parser.parse_args([])
-    readme = (REPO_ROOT / "pose" / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for flag, value in (("--det", "none"), ("--det-score-thr", 0.3), ("--det-nms-iou", 0.45),
                         ("--max-people", 100), ("--min-box-size", 1.0)):
         assert getattr(args, flag[2:].replace("-", "_")) == value

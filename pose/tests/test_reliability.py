@@ -19,7 +19,7 @@ from hrformer_pose.config_check import ConfigError
 from hrformer_pose.datasets import AnnotationError
 from hrformer_common.checkpoint import CheckpointError, load_checkpoint
 from hrformer_common.testing import manifest, recipe_state_dict
-from hrformer_common.stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
+from hrformer_common.testing.stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
 from mmengine.config import Config
 from mmpose.apis import init_model
 from mmpose.registry import DATASETS, MODELS

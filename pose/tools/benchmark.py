@@ -25,6 +25,7 @@ from torch import nn
 
 POSE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(POSE))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose.apis)
 from hrformer_common.benchmark import Bench  # noqa: E402

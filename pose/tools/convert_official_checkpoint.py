@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 import hrformer_pose  # noqa: E402,F401  (safe loading of mmengine checkpoints)
 from hrformer_pose.checkpoints import (OFFICIAL_HEAD, convert_official_state_dict,  # noqa: E402

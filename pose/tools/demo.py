@@ -19,6 +19,7 @@ from pathlib import Path
 START = time.time()
 POSE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(POSE))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 import torch  # noqa: E402
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose.apis)
 from hrformer_pose.deploy import OUTPUT_NAMES, inference_net, input_size  # noqa: E402

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the pose/ folder
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 from hrformer_common.flops import Flops, original_graph  # noqa: E402
 from hrformer_pose import hrformer  # noqa: E402

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the pose/ folder
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 from hrformer_common.gpu_check import GpuCheck  # noqa: E402
 from tools.benchmark import BENCH  # noqa: E402

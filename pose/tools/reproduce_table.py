@@ -19,6 +19,7 @@ from pathlib import Path
 
 POSE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(POSE))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 from hrformer_common.reproduce import Row, Tool  # noqa: E402
 

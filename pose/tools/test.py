@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
 from hrformer_pose.checkpoints import HEAD, OFFICIAL_HEAD  # noqa: E402

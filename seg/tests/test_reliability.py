@@ -14,7 +14,7 @@ import torch
 
 import hrformer_common.atomic as atomic
 import hrformer_common.checkpoint as hc
-from hrformer_common.stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
+from hrformer_common.testing.stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
 from helpers_train import DEMO_CONFIG, eval_args, make_dataset, train_args
 from lib.segmentor.trainer import NonFiniteLossError, Trainer
 from lib.utils.command_line import load_config

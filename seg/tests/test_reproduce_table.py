@@ -15,7 +15,8 @@ import torch
 from PIL import Image
 
 from helpers_scripts import script_flags
-from hrformer_common.testing import assert_readme_lists_rows, manifest, recipe_state_dict, release_table
+from hrformer_common.testing import manifest, recipe_state_dict, release_table
+from hrformer_common.testing.readme import assert_readme_lists_rows
 from lib.models import build_segmentor
 from hrformer_common.checkpoint import load_weights
 from lib.metrics.evaluate import score_folders
@@ -125,9 +126,9 @@ def test_one_checkpoint_is_measured_after_a_truncated_one_failed(tmp_path, monke
         (tmp_path / "t.md").read_text()
 
 
-@pytest.mark.parametrize("readme", ["README.md", "seg/README.md"])
+@pytest.mark.parametrize("readme", ["../README.md", "README.md"])
 def test_readme_tables_carry_links_and_file_names(readme):
-    assert_readme_lists_rows(readme, tool.ROWS)
+    assert_readme_lists_rows(SEG / readme, tool.ROWS)
 
 
 def test_cli_names_a_missing_checkpoints_folder(tmp_path):

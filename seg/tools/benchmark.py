@@ -18,6 +18,7 @@ from typing import Any, Mapping
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the seg/ folder
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 from hrformer_common.benchmark import Bench  # noqa: E402
 from hrformer_common.timing import TaskModel  # noqa: E402

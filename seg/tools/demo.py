@@ -19,6 +19,7 @@ from PIL import Image
 
 SEG = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SEG))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 from lib.datasets import build_mapper  # noqa: E402
 from lib.datasets.labels import colorize  # noqa: E402

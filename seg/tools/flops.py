@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the seg/ folder
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 from hrformer_common.flops import Flops  # noqa: E402
 from tools.benchmark import MODELS  # noqa: E402

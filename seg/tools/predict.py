@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 SEG_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SEG_ROOT))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 from hrformer_common.atomic import atomic_path  # noqa: E402
 from hrformer_common.images import find_images  # noqa: E402

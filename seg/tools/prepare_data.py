@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 from tools.prepare import DATASETS  # noqa: E402
 from tools.prepare.common import compare_counts, require_samples, write_split  # noqa: E402
