@@ -113,8 +113,8 @@ demo-pose: install
 	cd pose && rm -rf work_dirs/demo/video && \
 	  $(PY) demo/stick_video.py work_dirs/demo/video/input && \
 	  $(PY) demo/inferencer_demo.py work_dirs/demo/video/input/walk.mp4 \
-	    --pose-config configs/demo/hrt_demo_stick_figures_128x96.py \
-	    --pose-checkpoint "$$(cat work_dirs/demo/last_checkpoint)" \
+	    --model configs/demo/hrt_demo_stick_figures_128x96.py \
+	    --checkpoint "$$(cat work_dirs/demo/last_checkpoint)" \
 	    --det boxes:work_dirs/demo/video/input/walk_boxes.json --det-every 3 \
 	    --out work_dirs/demo/video --threads 1
 

@@ -20,51 +20,66 @@ OUTPUT_NAMES = ("logits",)
 INPUT_LAYOUT = "NCHW float32 RGB, ImageNet mean/std (main.py's evaluation transform)"
 
 
-def load_classifier(model_name: str | None, checkpoint: str, cfg: str | None = None) -> nn.Module:
-    """The classifier named `model_name` (or described by a yacs `cfg`) with the weights of a
-    released-layout checkpoint (`{"model": ...}` or a bare state dict), in eval mode, not yet
-    folded (see `inference_model`). The class count comes from the checkpoint's
+def resolve_model(model: str) -> tuple[str | None, str | None]:
+    """(variant name, None) for a released variant, (None, config path) for a yacs file."""
+    if model in MODEL_NAMES:
+        return model, None
+    if Path(model).suffix in (".yaml", ".yml"):
+        if not Path(model).is_file():
+            raise FileNotFoundError(f"config {model}: no such file")
+        return None, model
+    raise ValueError(f"model {model!r}: expected one of {list(MODEL_NAMES)} or a yacs config "
+                     "file (.yaml)")
+
+
+def load_classifier(model: str, checkpoint: str) -> nn.Module:
+    """The classifier `model` names (a released variant, or a yacs config file) with the
+    weights of a released-layout checkpoint (`{"model": ...}` or a bare state dict), in eval
+    mode, not yet folded (see `inference_model`). The class count comes from the checkpoint's
     `classifier.weight`."""
+    variant, cfg = resolve_model(model)
     state = state_dict_of(load_checkpoint(checkpoint), checkpoint)
     if "classifier.weight" not in state:
         raise CheckpointError(f"{checkpoint}: no 'classifier.weight' (not a classifier "
                               "checkpoint)")
     num_classes = state["classifier.weight"].shape[0]
     if cfg is not None:
-        config = load_config(cfg, ["MODEL.NUM_CLASSES", str(num_classes)])
-        model = build_model(config)
+        classifier = build_model(load_config(cfg, ["MODEL.NUM_CLASSES", str(num_classes)]))
     else:
-        model = create_model(model_name, num_classes)
-    if not isinstance(model, HRFormerClassifier):
+        classifier = create_model(variant, num_classes)
+    if not isinstance(classifier, HRFormerClassifier):
         raise ValueError(f"{cfg}: not an HRFormer classifier (MODEL.TYPE must be 'hrt')")
-    load_weights(model, state, checkpoint)
-    return model.eval()
+    load_weights(classifier, state, checkpoint)
+    return classifier.eval()
 
 
-def inference_model(model_name: str | None, checkpoint: str, cfg: str | None,
-                    input_size: tuple[int, int] | None) -> tuple[nn.Module, ModelCard]:
+def inference_model(model: str, checkpoint: str, *, input_size: tuple[int, int] | None = None,
+                    device: str = "cpu") -> tuple[nn.Module, ModelCard]:
     """What export and inference run: the loaded classifier folded for inference
-    (`reparameterize_model`: BatchNorm folded once, refuses training), and its model card,
-    taken before the fold (the checkpoint's own values)."""
-    model = load_classifier(model_name, checkpoint, cfg)
-    card = model_card(model, model_name, cfg, input_size)
-    return reparameterize_model(model), card
+    (`reparameterize_model`: BatchNorm folded once, refuses training), on `device`, and its
+    model card, taken before the fold (the checkpoint's own values); `input_size` None: the
+    card allows any size."""
+    classifier = load_classifier(model, checkpoint)
+    card = model_card(classifier, model, input_size)
+    return reparameterize_model(classifier).to(device), card
 
 
-def model_card(model: HRFormerClassifier, model_name: str | None, cfg: str | None,
+def model_card(classifier: HRFormerClassifier, model: str,
                input_size: tuple[int, int] | None) -> ModelCard:
     """The card of a loaded classifier (before folding), as export writes it and a run with
     an exported file checks it; `input_size` None: any size."""
-    return ModelCard.of(model, task="cls", variant=model_name or Path(cfg).stem,
-                        num_classes=model.classifier.out_features, outputs=OUTPUT_NAMES,
+    return ModelCard.of(classifier, task="cls", variant=Path(model).stem,
+                        num_classes=classifier.classifier.out_features, outputs=OUTPUT_NAMES,
                         input_layout=INPUT_LAYOUT,
                         input_size=None if input_size is None else
                         f"{input_size[0]}x{input_size[1]}")
 
 
-def eval_transform(cfg: str | None, input_size: int):
+def eval_transform(model: str, input_size: int):
     """The evaluation transform of main.py (resize, centre crop, ImageNet normalisation) for
-    the yacs config, or for the defaults at `input_size`; it takes a PIL image."""
+    a yacs config `model`, or for the defaults at `input_size` (a variant name); it takes a
+    PIL image."""
+    _, cfg = resolve_model(model)
     if cfg is not None:
         return build_transform(load_config(cfg), is_train=False)
     config = default_config()
@@ -91,8 +106,9 @@ def class_names(num_classes: int, names: str | Path | list[str] | None) -> list[
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--model", choices=MODEL_NAMES, help="a released variant")
-    group.add_argument("--cfg", help="or a yacs experiment config (MODEL.TYPE hrt)")
+    """--model and --checkpoint, as in pose's and seg's commands (`--cfg`: the old name)."""
+    parser.add_argument("--model", "--cfg", required=True, metavar="NAME_OR_YAML",
+                        help=f"a released variant ({', '.join(MODEL_NAMES)}) or a yacs "
+                             "experiment config (MODEL.TYPE hrt)")
     parser.add_argument("--checkpoint", required=True,
                         help="weights in the released layout ({'model': state_dict, ...})")

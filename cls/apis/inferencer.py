@@ -19,23 +19,9 @@ from torch import Tensor
 
 from hrformer_common.images import load_pixels
 from hrformer_common.runtime import Runner, check_choice, make_runner
-from models import MODEL_NAMES
-
 from . import deploy
 
 ImageInput = Union[str, Path, np.ndarray, Image.Image]
-
-
-def model_or_config(model: str) -> tuple[str | None, str | None]:
-    """(variant name, None) for a released variant, (None, config path) for a yacs file."""
-    if model in MODEL_NAMES:
-        return model, None
-    if Path(model).suffix in (".yaml", ".yml"):
-        if not Path(model).is_file():
-            raise FileNotFoundError(f"config {model}: no such file")
-        return None, model
-    raise ValueError(f"model {model!r}: expected one of {list(MODEL_NAMES)} or a yacs config "
-                     "file (.yaml)")
 
 
 class ClsInferencer:
@@ -60,17 +46,17 @@ class ClsInferencer:
         check_choice(backend, precision, device)
         if topk < 1 or batch_size < 1:
             raise ValueError(f"topk={topk}, batch_size={batch_size}: expected at least 1")
-        model_name, cfg = model_or_config(model)
         if threads:
             torch.set_num_threads(threads)
-        self.transform = deploy.eval_transform(cfg, input_size)
+        self.transform = deploy.eval_transform(model, input_size)
         self.input_size = tuple(self.transform(Image.new("RGB", (8, 8))).shape[-2:])
-        net, self.card = deploy.inference_model(model_name, checkpoint, cfg, self.input_size)
+        net, self.card = deploy.inference_model(model, checkpoint, input_size=self.input_size,
+                                                device=device)
         self.class_names = deploy.class_names(net.classifier.out_features, class_names)
         self.topk = min(topk, len(self.class_names))
         self.batch_size = batch_size
         self.runner: Runner = make_runner(
-            backend, precision, model=net.to(device), onnx_path=onnx,
+            backend, precision, model=net, onnx_path=onnx,
             output_names=deploy.OUTPUT_NAMES, compile=compile, threads=threads,
             export_size=self.input_size, card=self.card)
 

@@ -35,8 +35,8 @@ def micro_onnx(tmp_path_factory) -> tuple[Path, Path, Path]:
     ckpt = official_file(tmp / "micro.pth", "cls_micro", load_config(cfg))
     out = tmp / "micro.onnx"
     torch.set_num_threads(1)
-    assert export.main(["--cfg", str(cfg), "--checkpoint", str(ckpt), "--input-size", "96",
-                        "80", "--output", str(out)]) == 0
+    assert export.main(["--model", str(cfg), "--checkpoint", str(ckpt), "--input-size", "96",
+                        "80", "--out", str(out)]) == 0
     return cfg, ckpt, out
 
 
@@ -55,10 +55,10 @@ def test_tools_load_the_classifier_folded(micro_onnx) -> None:
     """export / predict get the model through `inference_model`: folded, inference only; its
     card is the unfolded checkpoint's."""
     cfg, ckpt, _ = micro_onnx
-    model, card = deploy.inference_model(None, str(ckpt), str(cfg), None)
+    model, card = deploy.inference_model(str(cfg), str(ckpt))
     assert not [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    loaded = deploy.load_classifier(None, str(ckpt), str(cfg))
-    assert card == deploy.model_card(loaded, None, str(cfg), None)
+    loaded = deploy.load_classifier(str(cfg), str(ckpt))
+    assert card == deploy.model_card(loaded, str(cfg), None)
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in loaded.modules())
     with pytest.raises(RuntimeError, match="folded for inference"):
         model.train()
@@ -115,9 +115,9 @@ def _photos(folder: Path, count: int) -> Path:
 def test_predict_gives_the_same_topk_on_torch_and_openvino(micro_onnx, tmp_path) -> None:
     cfg, ckpt, onnx_path = micro_onnx
     images = _photos(tmp_path / "photos", 3)
-    base = [str(images), "--cfg", str(cfg), "--checkpoint", str(ckpt), "--topk", "3",
+    base = [str(images), "--model", str(cfg), "--checkpoint", str(ckpt), "--topk", "3",
             "--threads", "1"]
-    eager = predict.main([*base, "--output", str(tmp_path / "eager.csv")])
+    eager = predict.main([*base, "--out", str(tmp_path / "eager.csv")])
     vino = predict.main([*base, "--backend", "openvino", "--onnx", str(onnx_path),
                          "--output", str(tmp_path / "vino.json")])
     assert [r["image"] for r in eager] == sorted(str(p) for p in images.rglob("*.jpg"))
@@ -144,10 +144,10 @@ def test_predict_names_imagenet_classes_and_rejects_bad_input(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="nothing_here"):
         predict.main([str(tmp_path / "nothing_here"), "--model", "hrt_tiny",
                       "--checkpoint", "x.pth"])
-    with pytest.raises(OutputPathError, match=r"--output preds.txt: expected a file name "
+    with pytest.raises(OutputPathError, match=r"--out preds.txt: expected a file name "
                                               r"ending in \.csv or \.json"):
         predict.main([str(tmp_path), "--model", "hrt_tiny", "--checkpoint", "x.pth",
-                      "--output", "preds.txt"])
+                      "--output", "preds.txt"])  # the old name of --out
 
 
 def _checkpoint_like(ckpt: Path, path: Path, change) -> Path:

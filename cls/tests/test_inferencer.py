@@ -124,9 +124,8 @@ def test_the_command_returns_what_the_api_returns(classify, micro, tmp_path) -> 
     (tmp_path / "photos" / hopper.name).write_bytes(hopper.read_bytes())
     (tmp_path / "photos" / "more" / china.name).write_bytes(china.read_bytes())
     (tmp_path / "photos" / "notes.txt").write_text("not an image")
-    rows = predict.main([str(tmp_path / "photos"), "--cfg", str(cfg), "--checkpoint", str(ckpt),
-                         "--topk", "3", "--threads", "1",
-                         "--output", str(tmp_path / "preds.json")])
+    rows = predict.main([str(tmp_path / "photos"), "--model", str(cfg), "--checkpoint", str(ckpt),
+                         "--topk", "3", "--threads", "1", "--out", str(tmp_path / "preds.json")])
     images = [tmp_path / "photos" / hopper.name, tmp_path / "photos" / "more" / china.name]
     assert [row["image"] for row in rows] == [str(p) for p in images]
     assert [{"topk": row["topk"]} for row in rows] == classify(images)
@@ -146,8 +145,8 @@ def test_output_paths_are_checked_before_any_work(tmp_path) -> None:
     for output, expected in ((tmp_path / "out", "expected a file name ending in .csv or .json"),
                              (tmp_path / "a_file" / "p.csv", "a_file is a file, not a folder"),
                              (unwritable / "p.csv", "cannot write in")):
-        with pytest.raises(OutputPathError, match=f"--output {output}: .*{expected}"):
-            predict.main([*base, "--output", str(output)])
+        with pytest.raises(OutputPathError, match=f"--out {output}: .*{expected}"):
+            predict.main([*base, "--out", str(output)])
 
 
 def test_a_truncated_jpeg_is_named(micro, tmp_path) -> None:
@@ -164,8 +163,8 @@ def test_bad_input_on_the_command_line_exits_2_without_a_traceback(tmp_path) -> 
     Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
     done = subprocess.run(
         [sys.executable, "tools/predict.py", str(tmp_path / "a.png"), "--model", "hrt_tiny",
-         "--checkpoint", "missing.pth", "--output", str(tmp_path / "out")],
+         "--checkpoint", "missing.pth", "--out", str(tmp_path / "out")],
         cwd=CLS_ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip() == (f"predict.py: error: --output {tmp_path / 'out'}: expected a "
+    assert done.stderr.strip() == (f"predict.py: error: --out {tmp_path / 'out'}: expected a "
                                    "file name ending in .csv or .json")

@@ -111,7 +111,7 @@ def test_one_checkpoint_is_measured_after_a_truncated_one_failed(tmp_path):
     (ckpts / "hrt_small.pth").write_bytes((ckpts / "hrt_tiny.pth").read_bytes()[:5000])
     records = tool.run(["--checkpoints", str(ckpts), "--data", str(data), "--rows",
                         "HRFormer-S", "HRFormer-T", "--out", str(tmp_path / "t.md"),
-                        "--json", str(tmp_path / "t.json"), "--work_dir", str(tmp_path / "work")])
+                        "--json", str(tmp_path / "t.json"), "--work-dir", str(tmp_path / "work")])
     measured = {(r["row"], r["metric"]): r["measured"] for r in records}
     assert measured == {("HRFormer-T", "acc@1"): 100.0, ("HRFormer-T", "acc@5"): 100.0,
                         ("HRFormer-S", "acc@1"): None, ("HRFormer-S", "acc@5"): None}

@@ -1,7 +1,7 @@
 """Export an HRFormer classifier to ONNX and check it against PyTorch.
 
     python tools/export.py --model hrt_small --checkpoint hrt_small.pth --input-size 224 \
-        --output hrt_small.onnx
+        --out hrt_small.onnx
 
 Input `input` (N x 3 x H x W, normalised RGB), output `logits` (N x classes). The batch is
 dynamic, and so are height and width unless `--static-hw` (then the graph is traced at
@@ -37,8 +37,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     height, width = (args.input_size * 2)[:2]
-    model, card = deploy.inference_model(args.model, args.checkpoint, args.cfg, (height, width))
-    return export_and_verify(model, args.output, deploy.OUTPUT_NAMES, (height, width),
+    model, card = deploy.inference_model(args.model, args.checkpoint, input_size=(height, width))
+    return export_and_verify(model, args.out, deploy.OUTPUT_NAMES, (height, width),
                              dynamic_hw=not args.static_hw, verify_batch=args.verify_batch,
                              card=card)
 

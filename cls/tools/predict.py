@@ -1,7 +1,7 @@
 """Classify images: top-k class ids, ImageNet names and probabilities per image.
 
     python tools/predict.py IMAGE_OR_FOLDER --model hrt_small --checkpoint hrt_small.pth \
-        [--topk 5] [--output predictions.csv|predictions.json]
+        [--topk 5] [--out predictions.csv|predictions.json]
 
 A thin command line over `apis.ClsInferencer` (same results): images are read upright (EXIF
 orientation), 16-bit files scaled to 8 bits, and go through main.py's evaluation transform.
@@ -9,7 +9,7 @@ A folder is searched recursively, with a progress bar. Names are timm's ImageNet
 descriptions for 1000-class checkpoints, the class index otherwise (or `--class-names FILE`,
 one name per line). `--backend onnxruntime|openvino` runs the network there (`--onnx FILE`,
 or exported from the checkpoint first); `--precision bf16` in bfloat16. Bad input ends with
-`predict.py: error: ...` and exit status 2; `--output` is checked before any work.
+`predict.py: error: ...` and exit status 2; `--out` is checked before any work.
 """
 from __future__ import annotations
 
@@ -52,22 +52,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", metavar="IMAGE_OR_FOLDER")
     deploy.add_model_args(parser)
-    parser.add_argument("--input-size", type=int, default=224, help="(with --model)")
+    parser.add_argument("--input-size", type=int, default=224,
+                        help="(with a variant name; a yacs config gives its own)")
     parser.add_argument("--topk", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--class-names", help="file with one class name per line")
-    parser.add_argument("--output", help="write predictions to a .csv or .json file")
+    parser.add_argument("--out", "--output", dest="out",
+                        help="write predictions to a .csv or .json file")
     add_runtime_args(parser)
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (backend torch)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
     check_choice(args.backend, args.precision, args.device)
-    output = check_output_file(args.output, OUTPUT_SUFFIXES, "--output") if args.output else None
+    output = check_output_file(args.out, OUTPUT_SUFFIXES, "--out") if args.out else None
     images = find_images(Path(args.images))  # before loading the model
-    classify = ClsInferencer(args.model or args.cfg, args.checkpoint,
+    classify = ClsInferencer(args.model, args.checkpoint,
                              input_size=args.input_size, topk=args.topk,
                              class_names=args.class_names, backend=args.backend,
                              precision=args.precision, onnx=args.onnx, threads=args.threads,

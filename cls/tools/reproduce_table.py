@@ -1,7 +1,7 @@
 """ImageNet-1K table of the paper from the released checkpoints (HRFormer-T/S/B).
 
     python tools/reproduce_table.py --checkpoints DIR --data IMAGENET [--rows HRFormer-T ...]
-        [--json FILE] [--out FILE.md] [--work_dir DIR]
+        [--json FILE] [--out FILE.md] [--work-dir DIR]
     torchrun --nproc_per_node 8 tools/reproduce_table.py --checkpoints DIR --data IMAGENET
 
 Each row present in DIR is evaluated exactly as `run_eval.sh` does (`main.py --eval` on the

@@ -5,7 +5,7 @@ released rows and the function that evaluates one row through that task's own ev
 code; this file does the rest:
 
     python tools/reproduce_table.py --checkpoints DIR --data ROOT [--rows NAME ...]
-        [--json FILE] [--out FILE.md] [--work_dir DIR]
+        [--json FILE] [--out FILE.md] [--work-dir DIR]
 
 A row whose checkpoint file is in DIR is evaluated; the others are listed as missing, with
 the link to download them. Metrics are percentages, as the paper prints them. Under torchrun
@@ -56,7 +56,8 @@ def build_parser(description: str, rows: Sequence[Row], data_help: str,
                         help="rows to evaluate (default: all): " + "; ".join(r.name for r in rows))
     parser.add_argument("--json", type=Path, help="write one object per row and metric")
     parser.add_argument("--out", type=Path, help="write the Markdown table")
-    parser.add_argument("--work_dir", type=Path, default=Path(work_dir),
+    parser.add_argument("--work-dir", "--work_dir", dest="work_dir", type=Path,
+                        default=Path(work_dir),
                         help="the evaluations' logs and outputs, one folder per row "
                              f"(default: {work_dir})")
     return parser

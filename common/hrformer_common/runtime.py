@@ -302,7 +302,8 @@ def export_and_verify(model: nn.Module, path: str | Path, output_names: Sequence
 
 def add_export_args(parser: argparse.ArgumentParser, verify_batch: int) -> None:
     """The output flags every task's export command shares."""
-    parser.add_argument("--output", required=True, help="the .onnx file to write")
+    parser.add_argument("--out", "--output", dest="out", required=True,
+                        help="the .onnx file to write")
     parser.add_argument("--static-hw", action="store_true",
                         help="fixed height / width (dynamic batch only)")
     parser.add_argument("--verify-batch", type=int, default=verify_batch)
@@ -316,3 +317,4 @@ def add_runtime_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--onnx", help="an exported model for onnxruntime / openvino "
                                        "(default: export the checkpoint to a temporary file)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (backend torch)")

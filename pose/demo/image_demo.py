@@ -69,11 +69,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bbox", type=parse_box, action="append", default=[],
                         help="person box x,y,w,h (repeat for several people)")
     parser.add_argument("--out", default="out.png", help="output image (.png or .jpg)")
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--kpt-thr", type=float, default=0.3, help="hide weaker keypoints")
     add_runtime_args(parser)
     args = parser.parse_args(joined_boxes(sys.argv[1:] if argv is None else list(argv)))
-    check_choice(args.backend, args.precision)
+    check_choice(args.backend, args.precision, args.device)
     return args
 
 
@@ -84,8 +83,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
     height, width = image.shape[:2]
     boxes = np.array(args.bbox or [[0, 0, width, height]], np.float32)
     clipped_boxes(boxes, image.shape[:2], f"--bbox of {args.image}")  # named before any work
-    if args.threads:
-        torch.set_num_threads(args.threads)
     pose = PoseInferencer(args.config, args.checkpoint, backend=args.backend,
                           precision=args.precision, onnx=args.onnx, device=args.device,
                           threads=args.threads, compile=args.compile)

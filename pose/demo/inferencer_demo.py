@@ -1,6 +1,6 @@
 """Pose of every person in photos, folders, videos or a webcam: skeletons drawn, and JSON.
 
-    python demo/inferencer_demo.py INPUT --pose-config CFG --pose-checkpoint CKPT \
+    python demo/inferencer_demo.py INPUT --model CFG --checkpoint CKPT \
         [--det SPEC] [--det-every N] [--backend torch|onnxruntime|openvino] --out DIR
 
 INPUT is an image, a folder (searched recursively for images; other files are skipped), a
@@ -51,8 +51,9 @@ def positive(text: str) -> int:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("input", metavar="INPUT", help="image, folder, video or webcam index")
-    parser.add_argument("--pose-config", required=True, metavar="CFG")
-    parser.add_argument("--pose-checkpoint", required=True, metavar="CKPT")
+    parser.add_argument("--model", "--pose-config", required=True, metavar="CFG",
+                        help="the pose model's mmengine config")
+    parser.add_argument("--checkpoint", "--pose-checkpoint", required=True, metavar="CKPT")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     add_detector_args(parser)
     parser.add_argument("--det-every", type=positive, default=None, metavar="N",
@@ -63,10 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--flip-test", action=argparse.BooleanOptionalAction, default=None,
                         help="average with the mirrored crops (default: the config's test_cfg)")
     parser.add_argument("--kpt-thr", type=float, default=0.3, help="hide weaker keypoints")
-    parser.add_argument("--device", default="cpu")
     add_runtime_args(parser)
     args = parser.parse_args(argv)
-    check_choice(args.backend, args.precision)
+    check_choice(args.backend, args.precision, args.device)
     return args
 
 
@@ -162,9 +162,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     args = parse_args(argv)
     plan = plan_outputs(args)
     video = VideoSource(plan.inputs[0]) if plan.kind == "video" else None  # before any work
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    pose = PoseInferencer(args.pose_config, args.pose_checkpoint, det=args.det,
+    pose = PoseInferencer(args.model, args.checkpoint, det=args.det,
                           backend=args.backend, precision=args.precision, onnx=args.onnx,
                           device=args.device, threads=args.threads, compile=args.compile,
                           flip_test=args.flip_test, det_options=detector_keywords(args))

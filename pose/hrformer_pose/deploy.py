@@ -1,6 +1,6 @@
-"""Deployment of the top-down model: the heatmap network to export or run on a runtime
-backend (`apis.PoseInferencer` owns its runner), the model from a config + checkpoint (one
-place, mmpose's `init_model`), and its model card."""
+"""Deployment of the top-down model: the heatmap network (`InferenceNet`) to export or run on
+a runtime backend (`apis.PoseInferencer` owns its runner), the model from a config +
+checkpoint (one place, mmpose's `init_model`), and its model card."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +18,7 @@ from .mmpose_layout import from_mmpose_layout, is_mmpose_layout
 OUTPUT_NAMES = ("heatmaps",)
 
 
-class HeatmapNet(nn.Module):
+class InferenceNet(nn.Module):
     """backbone (+ neck) + head of a top-down estimator: images -> N x K x H/4 x W/4."""
 
     def __init__(self, estimator: nn.Module) -> None:
@@ -74,18 +74,18 @@ def input_size(cfg: Config) -> tuple[int, int]:
     return int(height), int(width)
 
 
-def inference_net(config: str | Config, checkpoint: str | None, device: str = "cpu"
-                  ) -> tuple[HeatmapNet, ModelCard]:
-    """What export and the demos run: the heatmap network of a config + pose checkpoint,
-    folded for inference (`reparameterize_model`: BatchNorm folded once, refuses training),
-    and its model card, taken before the fold (the checkpoint's own values)."""
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
-    net = HeatmapNet(load_pose_model(cfg, checkpoint, device))
+def inference_model(model: str | Path | Config, checkpoint: str | None, *,
+                    device: str = "cpu") -> tuple[InferenceNet, ModelCard]:
+    """What export and the demos run: the heatmap network of a config (`model`) + pose
+    checkpoint, folded for inference (`reparameterize_model`: BatchNorm folded once, refuses
+    training), and its model card, taken before the fold (the checkpoint's own values)."""
+    cfg = model if isinstance(model, Config) else Config.fromfile(str(model))
+    net = InferenceNet(load_pose_model(cfg, checkpoint, device))
     card = model_card(net, cfg)
     return reparameterize_model(net), card
 
 
-def model_card(net: HeatmapNet, cfg: Config) -> ModelCard:
+def model_card(net: InferenceNet, cfg: Config) -> ModelCard:
     """The card of a loaded heatmap network (before folding), as export writes it and a run
     with an exported file checks it."""
     height, width = input_size(cfg)

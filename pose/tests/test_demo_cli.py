@@ -20,8 +20,8 @@ UNWRITABLE = Path("/proc/1")  # no process, root included, can create a file the
 
 
 def _cli(input_path, out, checkpoint, *extra) -> list[Path]:
-    return inferencer_demo.main([str(input_path), "--pose-config", str(DEMO_CONFIG),
-                                 "--pose-checkpoint", str(checkpoint), "--out", str(out),
+    return inferencer_demo.main([str(input_path), "--model", str(DEMO_CONFIG),
+                                 "--checkpoint", str(checkpoint), "--out", str(out),
                                  "--threads", "1", *extra])
 
 

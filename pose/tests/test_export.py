@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import COCO_CONFIGS, extra_from_layout, layout_of
-from hrformer_pose.deploy import HeatmapNet, load_pose_model
+from hrformer_pose.deploy import InferenceNet, load_pose_model
 from hrformer_common.runtime import make_runner
 from hrformer_common.testing import (assert_matches_reference, copy_with_card, fixture, manifest,
                                      recipe_state_dict, seeded_input)
@@ -29,7 +29,7 @@ def micro_export(tmp_path_factory):
     torch.save({"meta": {}, "state_dict": recipe_state_dict(manifest("pose_micro")["keys"])},
                ckpt)
     out = tmp / "micro.onnx"
-    assert export.main([str(config_path), str(ckpt), "--output", str(out),
+    assert export.main(["--model", str(config_path), "--checkpoint", str(ckpt), "--out", str(out),
                         "--input-size", "96", "72"]) == 0
     return config_path, ckpt, out
 
@@ -65,14 +65,14 @@ def test_inferencer_on_a_runtime_predicts_mmpose_keypoints(micro_export, backend
                                atol=1e-4)
 
 
-def test_inference_net_is_folded_and_reproduces_fixture(micro_export):
-    """export and the demo get the network from `inference_net`: folded, with the card of the
+def test_inference_model_is_folded_and_reproduces_fixture(micro_export):
+    """export and the demo get the network from `inference_model`: folded, with the card of the
     unfolded checkpoint."""
-    from hrformer_pose.deploy import inference_net, model_card
+    from hrformer_pose.deploy import inference_model, model_card
     config_path, ckpt, _ = micro_export
-    net, card = inference_net(str(config_path), str(ckpt))
+    net, card = inference_model(str(config_path), str(ckpt))
     assert not [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    loaded = HeatmapNet(load_pose_model(str(config_path), str(ckpt)))
+    loaded = InferenceNet(load_pose_model(str(config_path), str(ckpt)))
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in loaded.modules())
     assert card == model_card(loaded, Config.fromfile(str(config_path)))
     for case in fixture("pose_micro")["cases"]:
@@ -89,7 +89,7 @@ def test_heatmap_net_is_backbone_plus_head(micro_export):
     x = seeded_input([1, 3, 96, 72])
     with torch.no_grad():
         expected = estimator(x, None, mode="tensor")
-        assert torch.equal(HeatmapNet(estimator)(x), expected)
+        assert torch.equal(InferenceNet(estimator)(x), expected)
 
 
 @pytest.mark.parametrize("backend", ["torch", "openvino"])
@@ -167,7 +167,8 @@ def test_demo_and_export_refuse_a_checkpoint_without_a_keypoint_head(micro_expor
         image_demo.main([_person_image(tmp_path), str(config_path), str(ckpt),
                          "--out", str(tmp_path / "o.png")])
     with pytest.raises(CheckpointError, match=re.escape(expected)):
-        export.main([str(config_path), str(ckpt), "--output", str(tmp_path / "x.onnx")])
+        export.main(["--model", str(config_path), "--checkpoint", str(ckpt),
+                     "--out", str(tmp_path / "x.onnx")])
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "x.onnx").exists()
 
 

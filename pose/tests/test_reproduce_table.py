@@ -81,7 +81,7 @@ def test_one_checkpoint_is_measured_after_a_truncated_one_failed(tmp_path):
     write_coco(tmp_path / "data", POSE / row.settings["config"], ckpts / row.file)
     (ckpts / truncated.file).write_bytes((ckpts / row.file).read_bytes()[:5000])
     records = tool.run(["--checkpoints", str(ckpts), "--data", str(tmp_path / "data"),
-                        "--rows", truncated.name, row.name, "--work_dir", str(tmp_path / "work"),
+                        "--rows", truncated.name, row.name, "--work-dir", str(tmp_path / "work"),
                         "--out", str(tmp_path / "t.md"), "--json", str(tmp_path / "t.json")])
     measured = {r["metric"]: r["measured"] for r in records if r["row"] == row.name}
     assert measured["AP"] == pytest.approx(100.0)
@@ -102,7 +102,7 @@ def test_missing_annotations_file_is_named_in_the_row(tmp_path):
     (ckpts / tool.ROWS[0].file).write_bytes(b"")
     (tmp_path / "data" / "coco").mkdir(parents=True)
     records = tool.run(["--checkpoints", str(ckpts), "--data", str(tmp_path / "data"),
-                        "--rows", tool.ROWS[0].name, "--work_dir", str(tmp_path / "work")])
+                        "--rows", tool.ROWS[0].name, "--work-dir", str(tmp_path / "work")])
     assert records[0]["error"].startswith("FileNotFoundError: ")
     assert "person_keypoints_val2017.json does not exist" in records[0]["error"]
 

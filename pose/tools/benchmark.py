@@ -5,7 +5,7 @@
 
 Models: every config of configs/hrformer/coco/ by its name, at its input size, built by mmpose
 from the config as tools/test.py builds it, timed from images to heatmaps
-(`hrformer_pose.deploy.HeatmapNet`); and `hrnet_w32_coco_256x192`, the reference CNN:
+(`hrformer_pose.deploy.InferenceNet`); and `hrnet_w32_coco_256x192`, the reference CNN:
 mmpose's own HRNet-W32 in place of HRT in the HRFormer-S 256x192 config (same head). The
 options and the table: hrformer_common/benchmark.py.
 
@@ -30,7 +30,7 @@ import shared_package  # noqa: E402,F401  (stops here if hrformer_common is miss
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose.apis)
 from hrformer_common.benchmark import Bench  # noqa: E402
 from hrformer_common.timing import TaskModel  # noqa: E402
-from hrformer_pose.deploy import HeatmapNet, input_size, load_pose_model  # noqa: E402
+from hrformer_pose.deploy import InferenceNet, input_size, load_pose_model  # noqa: E402
 from hrformer_pose.hrformer import reparameterize_model  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
@@ -53,14 +53,14 @@ def build_hrformer(config: Path, options: Mapping[str, Any]) -> nn.Module:
     cfg = Config.fromfile(config)
     cfg.model.backbone.update(attention=options.get("attention", "sdpa"),
                               with_cp=options.get("with_cp", False))
-    return HeatmapNet(load_pose_model(cfg, None))
+    return InferenceNet(load_pose_model(cfg, None))
 
 
 def build_hrnet(options: Mapping[str, Any]) -> nn.Module:
     cfg = Config.fromfile(REFERENCE_CONFIG)
     cfg.model.backbone = dict(HRNET_W32, with_cp=options.get("with_cp", False))
     cfg.model.head.in_channels = HRNET_W32["extra"]["stage4"]["num_channels"][0]
-    return HeatmapNet(load_pose_model(cfg, None))
+    return InferenceNet(load_pose_model(cfg, None))
 
 
 MODELS = {path.stem: TaskModel(partial(build_hrformer, path), input_size(Config.fromfile(path)))

@@ -1,7 +1,7 @@
 """Export a top-down pose model to ONNX and check it against PyTorch.
 
-    python tools/export.py configs/hrformer/coco/hrt_small_coco_256x192.py \
-        hrt_small_coco_256x192.pth --output hrt_small_256x192.onnx
+    python tools/export.py --model configs/hrformer/coco/hrt_small_coco_256x192.py \
+        --checkpoint hrt_small_coco_256x192.pth --out hrt_small_256x192.onnx
 
 Input `input` (N x 3 x H x W, normalised RGB as mmpose's data preprocessor gives it), output
 `heatmaps` (N x 17 x H/4 x W/4). The checkpoint may be ours or an original (mmpose 0.x) one.
@@ -20,15 +20,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose.apis)
-from hrformer_pose.deploy import OUTPUT_NAMES, inference_net, input_size  # noqa: E402
+from hrformer_pose.deploy import OUTPUT_NAMES, inference_model, input_size  # noqa: E402
 from hrformer_common.runtime import add_export_args, export_and_verify  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("config")
-    parser.add_argument("checkpoint")
+    parser.add_argument("--model", required=True, metavar="CONFIG", help="mmengine config")
+    parser.add_argument("--checkpoint", required=True, help="pose checkpoint (ours or original)")
     parser.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"),
                         help="check size (default: the config's codec input size)")
     add_export_args(parser, verify_batch=2)
@@ -37,10 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    cfg = Config.fromfile(args.model)
     height, width = args.input_size or input_size(cfg)
-    net, card = inference_net(cfg, args.checkpoint)
-    return export_and_verify(net, args.output, OUTPUT_NAMES, (height, width),
+    net, card = inference_model(cfg, args.checkpoint)
+    return export_and_verify(net, args.out, OUTPUT_NAMES, (height, width),
                              dynamic_hw=not args.static_hw, verify_batch=args.verify_batch,
                              card=card)
 

@@ -34,7 +34,7 @@ from hrformer_common.benchmark import aligned, cpu_has_native_bf16, cpu_line
 from hrformer_common.runtime import BACKENDS, PRECISIONS, check_choice
 from hrformer_pose.apis import PoseInferencer, build_detector
 from hrformer_pose.apis.torchvision_detector import untrained_model
-from hrformer_pose.deploy import HeatmapNet, input_size, load_pose_model
+from hrformer_pose.deploy import InferenceNet, input_size, load_pose_model
 from mmengine.config import Config
 
 POSE = Path(__file__).resolve().parents[1]
@@ -122,7 +122,7 @@ def timing_detector(spec: str, folder: Path, threads: int, device: str):
 def candidates(args: argparse.Namespace, cfg: Config, folder: Path) -> list[Timed]:
     height, width = input_size(cfg)
     crops = {b: torch.randn(b, 3, height, width) for b in [1, *args.batches]}
-    unfolded = HeatmapNet(load_pose_model(cfg, None, args.device)).eval()
+    unfolded = InferenceNet(load_pose_model(cfg, None, args.device)).eval()
     timed = [Timed(("network", BASELINE, "fp32", 1),
                    lambda: unfolded(crops[1].to(args.device)).cpu(), 1)]
     detector = timing_detector(args.det, folder, args.threads, args.device)

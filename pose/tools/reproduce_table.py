@@ -2,7 +2,7 @@
 and 384x288; detected person boxes of AP 56.4, flip test).
 
     python tools/reproduce_table.py --checkpoints DIR --data ROOT [--rows NAME ...]
-        [--json FILE] [--out FILE.md] [--work_dir DIR]
+        [--json FILE] [--out FILE.md] [--work-dir DIR]
     torchrun --nproc_per_node 8 tools/reproduce_table.py --checkpoints DIR --data ROOT
 
 ROOT holds `coco/` as in this README's Data section (annotations/person_keypoints_val2017.json,

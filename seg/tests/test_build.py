@@ -83,3 +83,13 @@ def test_drop_path_comes_from_the_config_or_flag_alone(monkeypatch):
     del unset.params["network"]["drop_path_rate"]
     assert _largest_drop_path(configured_segmentor(unset, CPU)) == pytest.approx(DROP_PATH_RATE)
     assert DROP_PATH_RATE == 0.2
+
+
+def test_every_flag_has_a_dashed_spelling_and_the_underscore_one_still_works():
+    dashed = load_config(["--configs", "configs/demo/H_48_D_4.json", "--base-lr", "0.5", "--max-iters", "3", "--drop-path-rate",
+                          "0.1", "--train-batch-size", "2", "--resume-continue", "n"])[0]
+    original = load_config(["--configs", "configs/demo/H_48_D_4.json", "--base_lr", "0.5", "--max_iters", "3", "--drop_path_rate",
+                            "0.1", "--train_batch_size", "2", "--resume_continue", "n"])[0]
+    assert dashed.params == original.params
+    assert (dashed.get("lr.base_lr"), dashed.get("solver.max_iters"),
+            dashed.get("train.batch_size")) == (0.5, 3, 2)

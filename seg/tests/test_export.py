@@ -24,8 +24,8 @@ SEG = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def micro_args(micro_layout) -> list[str]:
     """The export / predict model flags of the micro fixture's model."""
-    return ["--backbone", str(micro_layout), "--model_name", "hrt_small_ocr_v2",
-            "--num_classes", "19"]
+    return ["--backbone", str(micro_layout), "--model-name", "hrt_small_ocr_v2",
+            "--num_classes", "19"]  # main.py's underscore spelling works too
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def micro_export(tmp_path_factory, micro_layout, micro_args):
     write_released_checkpoint(ckpt, micro_layout)
     out = tmp / "micro.onnx"
     assert export.main([*micro_args, "--checkpoint", str(ckpt), "--input-size", "40", "56",
-                        "--output", str(out)]) == 0
+                        "--out", str(out)]) == 0
     return ckpt, out
 
 
@@ -51,13 +51,15 @@ def test_export_reproduces_fixture(micro_export, backend):
 
 
 def test_tools_load_the_segmentor_folded(micro_export, micro_args):
-    """export and predict get the model from `inference_net`: folded, inference only; its
+    """export and predict get the model from `inference_model`: folded, inference only; its
     card is the unfolded checkpoint's."""
-    net, card = deploy.inference_net("hrt_small_ocr_v2", micro_args[1], 19, str(micro_export[0]))
+    net, card = deploy.inference_model(deploy.DEFAULT_CONFIG, str(micro_export[0]),
+                                       model_name="hrt_small_ocr_v2", backbone=micro_args[1])
     assert not [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    loaded = deploy.ExportNet(deploy.load_segmentor("hrt_small_ocr_v2", micro_args[1], 19,
-                                                    str(micro_export[0])))
-    assert card == deploy.model_card(loaded, "hrt_small_ocr_v2", micro_args[1], 19)
+    loaded = deploy.InferenceNet(deploy.load_segmentor("hrt_small_ocr_v2", micro_args[1], 19,
+                                                       str(micro_export[0])))
+    network = deploy.Network("hrt_small_ocr_v2", micro_args[1], 19)
+    assert card == deploy.model_card(loaded, network)
     with pytest.raises(RuntimeError, match="HRTOCR: this model was folded for inference"):
         net.train()
 

@@ -55,7 +55,8 @@ def test_whole_mode_gives_the_argmax_of_the_network(micro_layout, segment, check
     """Results of whole mode are those of the network over the normalised BGR image."""
     pixels = small_photo()
     result = segment(pixels, return_logits=True)
-    net, _ = deploy.inference_net("hrt_small_ocr_v2", str(micro_layout), 19, str(checkpoint))
+    net, _ = deploy.inference_model(CITYSCAPES, str(checkpoint), model_name="hrt_small_ocr_v2",
+                                    backbone=str(micro_layout))
     x = build_normalize(Configer.from_file(CITYSCAPES))(pixels[:, :, ::-1]).unsqueeze(0)
     with torch.no_grad():
         logits = single_scale(lambda t: net(t)[:1], x)[0]   # `out`, the main logits

@@ -34,3 +34,4 @@ def test_readme_lists_exactly_the_no_op_flags():
     text = " ".join((SEG / "README.md").read_text().split())
     sentence = re.search(r"No-op flags: (.*?) are accepted", text).group(1)
     assert sorted(re.findall(r"`--(\w+)`", sentence)) == sorted(NO_OP_FLAGS)
+

@@ -158,7 +158,7 @@ def test_a_stopped_rank_fails_the_run_within_the_timeout(trained, tmp_path):
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["--base-lr", "0.5"], r"unknown flag --base-lr; did you mean '--base_lr'\?"),
+    (["--base-lrate", "0.5"], r"unknown flag --base-lrate; did you mean '--base-lr'\?"),
     (["--test_intervall", "1"], r"unknown flag --test_intervall; did you mean '--test_interval'"),
     (["solver.max_iter", "1"], r"unknown config key 'solver.max_iter'; did you mean "
                                r"'solver.max_iters'\?"),

@@ -107,7 +107,7 @@ def test_one_checkpoint_is_measured_after_a_truncated_one_failed(tmp_path, monke
     (ckpts / truncated.file).write_bytes((ckpts / row.file).read_bytes()[:5000])
     records = tool.run(["--checkpoints", str(ckpts), "--data", str(data), "--rows",
                         truncated.name, row.name, "--out", str(tmp_path / "t.md"),
-                        "--json", str(tmp_path / "t.json"), "--work_dir", str(tmp_path / "work")])
+                        "--json", str(tmp_path / "t.json"), "--work-dir", str(tmp_path / "work")])
     failed = [r for r in records if r["row"] == truncated.name]
     assert [r["measured"] for r in failed] == [None, None]
     assert failed[0]["error"].startswith(f"CheckpointError: cannot read checkpoint "

@@ -55,8 +55,8 @@ def save_comparisons(root: Path, pred_dirs: dict[str, Path], out_dir: Path) -> N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--work_dir", default="demo_data")
-    parser.add_argument("--max_iters", type=int, default=120)
+    parser.add_argument("--work-dir", "--work_dir", dest="work_dir", default="demo_data")
+    parser.add_argument("--max-iters", "--max_iters", dest="max_iters", type=int, default=120)
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads for training/testing (1 stays fast on a busy CPU)")
     parser.add_argument("--workers", type=int, default=1,

@@ -1,7 +1,7 @@
 """Export an HRFormer + OCR segmentor to ONNX and check it against PyTorch.
 
-    python tools/export.py --backbone hrt_small --model_name hrt_small_ocr_v2 --num_classes 19 \
-        --checkpoint hrt_small_ocr_v2_cityscapes.pth --input-size 512 1024 --output seg.onnx
+    python tools/export.py --model configs/cityscapes/H_48_D_4.json \
+        --checkpoint hrt_small_ocr_v2_cityscapes.pth --input-size 512 1024 --out seg.onnx
 
 Input `input` (N x 3 x H x W, normalised as the dataset config says, BGR for the released
 models); outputs `out` (final logits, N x classes x H x W) then `out_aux`. Batch, height and
@@ -35,9 +35,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     height, width = args.input_size
-    net, card = deploy.inference_net(args.model_name, args.backbone, args.num_classes,
-                                     args.checkpoint)
-    return export_and_verify(net, args.output, deploy.OUTPUT_NAMES, (height, width),
+    net, card = deploy.inference_model(args.model, args.checkpoint, model_name=args.model_name,
+                                       backbone=args.backbone, num_classes=args.num_classes)
+    return export_and_verify(net, args.out, deploy.OUTPUT_NAMES, (height, width),
                              dynamic_hw=not args.static_hw, verify_batch=args.verify_batch,
                              card=card)
 

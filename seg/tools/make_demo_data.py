@@ -92,7 +92,7 @@ def generate(root: str | Path, num_train: int = 64, num_val: int = 16, seed: int
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--root", default="demo_data/dataset")
-    parser.add_argument("--num_train", type=int, default=64)
-    parser.add_argument("--num_val", type=int, default=16)
+    parser.add_argument("--num-train", "--num_train", dest="num_train", type=int, default=64)
+    parser.add_argument("--num-val", "--num_val", dest="num_val", type=int, default=16)
     args = parser.parse_args()
     print(generate(args.root, args.num_train, args.num_val))

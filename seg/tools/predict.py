@@ -1,6 +1,6 @@
 """Segment images: a label PNG (the dataset's raw ids) and a colour overlay per image.
 
-    python tools/predict.py street.png --backbone hrt_small --model_name hrt_small_ocr_v2 \
+    python tools/predict.py street.png --model configs/cityscapes/H_48_D_4.json \
         --checkpoint hrt_small_ocr_v2_cityscapes.pth --out predictions [--ms] \
         [--mode auto|whole|slide] [--crop-size H W] [--stride H W]
 
@@ -10,9 +10,10 @@ or a folder (searched recursively; a progress bar runs over it). Writes
 (image blended with the class colours); names keep the sub-folders, and two images that
 would share one (`pic.jpg`, `pic.png`) keep their suffix in it (`pic_jpg.png`, `pic_png.png`).
 Images are read upright (EXIF orientation: results at the displayed size), 16-bit files
-scaled to 8 bits. The dataset config (`--configs`, default Cityscapes) gives the class count,
-the label mapping, the channel order, the normalisation and the sliding-window crop (its
-training crop). `--ms`: multi-scale (`--scales`) + horizontal flip, logits summed. `--mode
+scaled to 8 bits. The dataset config (`--model`, default Cityscapes) gives the network
+(`--backbone`, `--model-name` override it), the class count, the label mapping, the channel
+order, the normalisation and the sliding-window crop (its training crop). `--ms`:
+multi-scale (`--scales`) + horizontal flip, logits summed. `--mode
 slide` runs windows of `--crop-size` every `--stride` (two thirds of the crop) in bounded
 memory; `auto` (default) does so above 2048x1024 pixels. `--backend onnxruntime|openvino` runs
 the network there (`--onnx FILE`, or exported first). Bad input ends with `predict.py: error:
@@ -39,15 +40,11 @@ from hrformer_common.runtime import add_runtime_args, check_choice, exit_on_bad_
 from lib.apis import SegInferencer, deploy  # noqa: E402
 from lib.apis.inferencer import AUTO_SLIDE_PIXELS, MODES  # noqa: E402
 
-DEFAULT_CONFIG = SEG_ROOT / "configs" / "cityscapes" / "H_48_D_4.json"
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", metavar="IMAGE_OR_FOLDER")
     deploy.add_model_args(parser)
-    parser.add_argument("--configs", default=str(DEFAULT_CONFIG),
-                        help="dataset config (classes, label ids, normalisation)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--ms", action="store_true", help="multi-scale + flip")
     parser.add_argument("--scales", type=float, nargs="+", default=[0.75, 1.0, 1.25])
@@ -60,7 +57,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stride", type=int, nargs=2, metavar=("H", "W"),
                         help="sliding window step (default: two thirds of the crop)")
     add_runtime_args(parser)
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (backend torch)")
     return parser.parse_args(argv)
 
 
@@ -76,7 +72,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     images = find_images(Path(args.images))  # before loading anything
     root = Path(args.images) if Path(args.images).is_dir() else Path(args.images).parent
     names = result_names(images, root)
-    segment = SegInferencer(args.configs, args.checkpoint, model_name=args.model_name,
+    segment = SegInferencer(args.model, args.checkpoint, model_name=args.model_name,
                             backbone=args.backbone, num_classes=args.num_classes,
                             backend=args.backend, precision=args.precision, onnx=args.onnx,
                             threads=args.threads, device=args.device, compile=args.compile,

@@ -1,7 +1,7 @@
 """Official dataset downloads -> openseg's prepared layout `<save_dir>/{train,val}/{image,label}/`.
 
     python tools/prepare_data.py {cityscapes,ade20k,coco_stuff,pascal_context} \\
-        --ori_root_dir SRC --save_dir DST [--link] [--coarse]
+        --ori-root-dir SRC --save-dir DST [--link] [--coarse]
 
 SRC is the folder the official archives were extracted into (see seg/README.md, "Data");
 DST is `$DATA_ROOT/<dataset folder>`. Image suffixes match in any letter case (`.JPG`); a
@@ -43,9 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset", choices=sorted(DATASETS))
-    parser.add_argument("--ori_root_dir", required=True, type=Path,
+    parser.add_argument("--ori-root-dir", "--ori_root_dir", dest="ori_root_dir", required=True,
+                        type=Path,
                         help="folder holding the extracted official download")
-    parser.add_argument("--save_dir", required=True, type=Path,
+    parser.add_argument("--save-dir", "--save_dir", dest="save_dir", required=True, type=Path,
                         help="output folder, e.g. $DATA_ROOT/cityscapes")
     parser.add_argument("--link", action="store_true",
                         help="symlink the images instead of copying them")

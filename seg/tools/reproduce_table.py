@@ -2,7 +2,7 @@
 Cityscapes / PASCAL-Context / COCO-Stuff 10K / ADE20K, single scale and multi-scale + flip).
 
     python tools/reproduce_table.py --checkpoints DIR --data DATA_ROOT [--rows NAME ...]
-        [--json FILE] [--out FILE.md] [--work_dir DIR]
+        [--json FILE] [--out FILE.md] [--work-dir DIR]
     torchrun --nproc_per_node 8 tools/reproduce_table.py --checkpoints DIR --data DATA_ROOT
 
 Each row present in DIR is tested on `DATA_ROOT/<dataset>/val` as its run script's `val ss`

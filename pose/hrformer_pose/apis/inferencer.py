@@ -1,7 +1,8 @@
 """`PoseInferencer`: people and their keypoints in an image, from a config + pose checkpoint.
 
     pose = PoseInferencer("configs/hrformer/coco/hrt_small_coco_256x192.py",
-                          "hrt_small_coco_256x192.pth", det="torchvision:fasterrcnn_resnet50_fpn_v2")
+                          "hrt_small_coco_256x192.pth",
+                          det="torchvision:fasterrcnn_resnet50_fpn_v2")
     people = pose("photo.jpg")     # or an RGB uint8 array
 
 A person is `{"bbox": [x, y, w, h], "bbox_score": s, "keypoints": [[x, y, score] x K],
@@ -26,7 +27,7 @@ from hrformer_common.images import read_image
 from hrformer_common.model_card import ModelCard
 from hrformer_common.runtime import Runner, check_choice, export_onnx, make_runner
 
-from ..deploy import OUTPUT_NAMES, HeatmapNet, inference_net, input_size
+from ..deploy import OUTPUT_NAMES, InferenceNet, inference_model, input_size
 from .detector_base import PersonDetector, check_image
 from .detectors import build_detector
 from .drawing import draw_people
@@ -60,7 +61,7 @@ def detector_options(spec: str, backend: str, device: str, threads: int | None,
     return options
 
 
-def network_runner(net: HeatmapNet, card: ModelCard, input_hw: tuple[int, int], backend: str,
+def network_runner(net: InferenceNet, card: ModelCard, input_hw: tuple[int, int], backend: str,
                    precision: str, *, onnx: str | Path | None = None, threads: int | None = None,
                    compile: bool = False) -> Runner:
     """The pose network on `backend`. Without an `onnx` file the runtimes get one exported
@@ -80,30 +81,34 @@ def network_runner(net: HeatmapNet, card: ModelCard, input_hw: tuple[int, int], 
 class PoseInferencer:
     """Top-down pose of every person in an image (see the module's docstring).
 
-    `det`: a detector spec (`none`, `torchvision:<name>`, `yolox:<file.onnx>`,
+    `model`: an mmengine config (file or `Config`); `checkpoint`: its pose weights (None keeps
+    the layers' initial weights, for benchmarks). `det`: a detector spec (`none`, `torchvision:<name>`, `yolox:<file.onnx>`,
     `boxes:<file.json>`; see `detectors.py`) or a built `PersonDetector`; `det_options`: more
     `build_detector` keywords (limits, checkpoint, ...). `backend` / `precision`: where the
     pose network runs (`torch`, `onnxruntime`, `openvino`; `fp32`, `bf16`), from `onnx` when
     given (its model card is checked against the checkpoint), else exported first; a YOLOX
     detector runs on the same runtime. `flip_test`: the config's `test_cfg` when None.
-    `checkpoint` None keeps the layers' initial weights (for benchmarks).
+    `threads` (torch's count is process-wide), `device` (torch only), `compile` (torch only).
     """
 
-    def __init__(self, config: str | Path | Config, checkpoint: str | Path | None,
-                 det: str | PersonDetector = "none", backend: str = "torch", *,
-                 precision: str = "fp32", onnx: str | Path | None = None, device: str = "cpu",
-                 threads: int | None = None, compile: bool = False,
-                 flip_test: bool | None = None,
-                 det_options: Mapping[str, Any] | None = None) -> None:
-        check_choice(backend, precision)
+    def __init__(self, model: str | Path | Config, checkpoint: str | Path | None = None, *,
+                 det: str | PersonDetector = "none",
+                 det_options: Mapping[str, Any] | None = None, flip_test: bool | None = None,
+                 backend: str = "torch", precision: str = "fp32",
+                 onnx: str | Path | None = None, threads: int | None = None,
+                 device: str = "cpu", compile: bool = False) -> None:
+        check_choice(backend, precision, device)
         if compile and backend != "torch":
             raise ValueError(f"compile applies to backend torch only, not {backend}")
-        cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
+        if threads:
+            torch.set_num_threads(threads)
+        cfg = model if isinstance(model, Config) else Config.fromfile(str(model))
         self.settings = TopdownSettings.of(cfg)
         self.flip_test = self.settings.flip_test if flip_test is None else bool(flip_test)
         self.detector = det if isinstance(det, PersonDetector) else build_detector(
             det, **detector_options(det, backend, device, threads, det_options))
-        net, card = inference_net(cfg, None if checkpoint is None else str(checkpoint), device)
+        net, card = inference_model(cfg, None if checkpoint is None else str(checkpoint),
+                                    device=device)
         self.dataset_meta: dict = net.estimator.dataset_meta
         self.decoder = net.estimator.head.decoder
         self.runner = network_runner(net, card, input_size(cfg), backend, precision, onnx=onnx,

@@ -1,8 +1,11 @@
 """The segmentor of an openseg-layout checkpoint as inference and export need it (loaded in
-one place, `load_segmentor`), the exported view of it, and the flags that name it."""
+one place, `load_segmentor`), the network a dataset config names, the exported view of it
+(`InferenceNet`), and the flags that name it."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from torch import Tensor, nn
@@ -13,13 +16,39 @@ from ..models import SEGMENTORS, build_segmentor
 from ..models.backbones.hrformer import reparameterize_model
 from ..segmentor.checkpoints import load_segmentor_checkpoint
 from ..segmentor.configured_segmentor import resolve_backbone
+from ..utils.configer import Configer
 
 # `out` (final logits at input size) first, as deployment users read the first output.
 OUTPUT_NAMES = ("out", "out_aux")
 INPUT_LAYOUT = "NCHW float32 in the dataset config's channel order and normalisation"
+# The dataset config of the commands when none is given (the released models' first table).
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "cityscapes" / "H_48_D_4.json"
 
 
-class ExportNet(nn.Module):
+@dataclass(frozen=True)
+class Network:
+    """The segmentor a dataset config names (`network.model_name`, `network.backbone`,
+    `data.num_classes`), with the caller's overrides."""
+    model_name: str
+    backbone: str
+    num_classes: int
+
+    @classmethod
+    def of(cls, configer: Configer, source: str | Path, model_name: str | None = None,
+           backbone: str | None = None, num_classes: int | None = None) -> "Network":
+        found = configer.get("data.num_classes")
+        if num_classes is not None and num_classes != found:
+            raise ValueError(f"num_classes {num_classes}, but {source} has "
+                             f"data.num_classes={found}")
+        model_name = model_name or configer.get("network.model_name", default=None)
+        backbone = backbone or configer.get("network.backbone", default=None)
+        if not (model_name and backbone):
+            raise ValueError(f"{source}: no network.model_name / network.backbone; give "
+                             "model_name and backbone")
+        return cls(model_name, backbone, found)
+
+
+class InferenceNet(nn.Module):
     """The segmentor with its outputs as (out, out_aux)."""
 
     def __init__(self, segmentor: nn.Module) -> None:
@@ -34,29 +63,34 @@ class ExportNet(nn.Module):
 def load_segmentor(model_name: str, backbone: str, num_classes: int, checkpoint: str) -> nn.Module:
     """`build_segmentor` for a backbone name or stage-layout JSON, with a checkpoint in the
     openseg layout (`{"state_dict": ...}`, `module.` keys allowed) loaded strictly; eval mode,
-    not yet folded (see `inference_net`)."""
+    not yet folded (see `inference_model`)."""
     spec, in_channels = resolve_backbone(backbone)
     model = build_segmentor(model_name, spec, num_classes, in_channels=in_channels)
     load_segmentor_checkpoint(model, checkpoint)
     return model.eval()
 
 
-def inference_net(model_name: str, backbone: str, num_classes: int, checkpoint: str,
-                  input_size: tuple[int, int] | None = None) -> tuple[ExportNet, ModelCard]:
-    """What export and inference run: the loaded segmentor as (out, out_aux), folded for
-    inference (`reparameterize_model`: BatchNorm folded once, refuses training), and its model
-    card, taken before the fold (the checkpoint's own values)."""
-    net = ExportNet(load_segmentor(model_name, backbone, num_classes, checkpoint))
-    card = model_card(net, model_name, backbone, num_classes, input_size)
-    return reparameterize_model(net), card
+def inference_model(model: str | Path, checkpoint: str, *, model_name: str | None = None,
+                    backbone: str | None = None, num_classes: int | None = None,
+                    input_size: tuple[int, int] | None = None, device: str = "cpu"
+                    ) -> tuple[InferenceNet, ModelCard]:
+    """What export and inference run: the segmentor the dataset config `model` names (or
+    `model_name` / `backbone`; `num_classes` must agree with the config) with `checkpoint`, as
+    (out, out_aux), folded for inference (`reparameterize_model`: BatchNorm folded once,
+    refuses training), on `device`, and its model card, taken before the fold."""
+    network = Network.of(Configer.from_file(model), model, model_name, backbone, num_classes)
+    net = InferenceNet(load_segmentor(network.model_name, network.backbone,
+                                      network.num_classes, checkpoint))
+    card = model_card(net, network, input_size)
+    return reparameterize_model(net).to(device), card
 
 
-def model_card(net: ExportNet, model_name: str, backbone: str, num_classes: int,
+def model_card(net: InferenceNet, network: Network,
                input_size: tuple[int, int] | None = None) -> ModelCard:
     """The card of a loaded segmentor (before folding), as export writes it and a run with an
     exported file checks it; `input_size` None: images of any size."""
-    return ModelCard.of(net, task="seg", variant=f"{model_name} on {backbone}",
-                        num_classes=num_classes, outputs=OUTPUT_NAMES,
+    return ModelCard.of(net, task="seg", variant=f"{network.model_name} on {network.backbone}",
+                        num_classes=network.num_classes, outputs=OUTPUT_NAMES,
                         input_layout=INPUT_LAYOUT,
                         input_size=None if input_size is None else
                         f"{input_size[0]}x{input_size[1]}")
@@ -69,12 +103,16 @@ def as_segmentor(runner: Runner) -> Callable[[Tensor], tuple[Tensor]]:
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backbone", required=True,
-                        help="hrt_small, hrt_base, hrt_base_win13, hrt_base_win15 or a "
-                             "stage-layout JSON file")
-    parser.add_argument("--model_name", required=True, choices=sorted(SEGMENTORS))
-    parser.add_argument("--num_classes", type=int, default=19)
+    """--model (the dataset config), --checkpoint and the network overrides, as in cls's and
+    pose's commands (the underscore spellings: main.py's)."""
+    parser.add_argument("--model", "--configs", default=str(DEFAULT_CONFIG), metavar="CONFIG",
+                        help="dataset JSON config: classes, label ids, normalisation and the "
+                             "network (default: Cityscapes)")
     parser.add_argument("--checkpoint", required=True,
                         help="openseg-layout checkpoint ({'state_dict': ...})")
-
-
+    parser.add_argument("--backbone", help="instead of the config's: hrt_small, hrt_base, "
+                                           "hrt_base_win13, hrt_base_win15 or a layout JSON")
+    parser.add_argument("--model-name", "--model_name", dest="model_name",
+                        choices=sorted(SEGMENTORS), help="instead of the config's")
+    parser.add_argument("--num-classes", "--num_classes", dest="num_classes", type=int,
+                        help="must agree with the config's data.num_classes")

@@ -26,7 +26,7 @@ from ..segmentor.inference import (check_window, default_stride, labels_from_sco
                                    multi_scale_flip, single_scale, slide_multi_scale_flip,
                                    slide_scores, upsample_scores)
 from ..utils.configer import Configer
-from .deploy import OUTPUT_NAMES, as_segmentor, inference_net
+from .deploy import OUTPUT_NAMES, Network, as_segmentor, inference_model
 
 ImageInput = Union[str, Path, np.ndarray, Image.Image]
 MODES = ("whole", "slide", "auto")
@@ -47,7 +47,7 @@ class SegInferencer:
     `forward` (the network runner over the whole image or sliding windows), `postprocess`
     (plain numpy results), `visualize` (a colour overlay); `__call__` ties them.
 
-    `config`: a dataset config (JSON) giving the classes, the label ids, the channel order and
+    `model`: a dataset config (JSON) giving the classes, the label ids, the channel order and
     the normalisation, and by default the network (`network.model_name`,
     `network.backbone`; or give `model_name` / `backbone`); `checkpoint`: openseg layout.
     `backend` "torch", "onnxruntime" or "openvino" (`onnx`: an exported file, else the
@@ -59,7 +59,7 @@ class SegInferencer:
     training crop, the stride to two thirds of it. The inferencer is reusable across calls.
     """
 
-    def __init__(self, config: str | Path, checkpoint: str, *, model_name: str | None = None,
+    def __init__(self, model: str | Path, checkpoint: str, *, model_name: str | None = None,
                  backbone: str | None = None, num_classes: int | None = None,
                  backend: str = "torch", precision: str = "fp32", onnx: str | None = None,
                  threads: int | None = None, device: str = "cpu", compile: bool = False,
@@ -75,16 +75,9 @@ class SegInferencer:
                              "in mode 'whole' (use 'slide' or 'auto')")
         if multi_scale and (not scales or any(s <= 0 for s in scales)):
             raise ValueError(f"scales {list(scales)}: expected one or more positive factors")
-        configer = Configer.from_file(config)
-        self.num_classes = configer.get("data.num_classes")
-        if num_classes is not None and num_classes != self.num_classes:
-            raise ValueError(f"num_classes {num_classes}, but {config} has "
-                             f"data.num_classes={self.num_classes}")
-        model_name = model_name or configer.get("network.model_name", default=None)
-        backbone = backbone or configer.get("network.backbone", default=None)
-        if not (model_name and backbone):
-            raise ValueError(f"{config}: no network.model_name / network.backbone; give "
-                             "model_name and backbone")
+        configer = Configer.from_file(model)
+        network = Network.of(configer, model, model_name, backbone, num_classes)
+        self.num_classes = network.num_classes
         self.mapper, self.normalize = build_mapper(configer), build_normalize(configer)
         self.input_mode = configer.get("data.input_mode", default="BGR")
         self.class_names = configer.get("data.class_names", default=None)
@@ -95,9 +88,10 @@ class SegInferencer:
         if threads:
             torch.set_num_threads(threads)
         self.device = torch.device(device)
-        net, self.card = inference_net(model_name, backbone, self.num_classes, checkpoint)
+        net, self.card = inference_model(model, checkpoint, model_name=network.model_name,
+                                         backbone=network.backbone, device=device)
         self.runner: Runner = make_runner(
-            backend, precision, model=net.to(self.device), onnx_path=onnx,
+            backend, precision, model=net, onnx_path=onnx,
             output_names=OUTPUT_NAMES, compile=compile, threads=threads, card=self.card)
         self.segmentor = as_segmentor(self.runner)
 

@@ -1,4 +1,5 @@
-"""main.py's command line: its flags (the original's, with the config keys they override),
+"""main.py's command line: its flags (the original's, with the config keys they override; each
+also spelled with dashes, `--base-lr` for `--base_lr`),
 and the config they load: the JSON file (`_base_` files merged underneath, `Configer`), then the
 flags, then trailing `key.sub value` pairs. Used by main.py and tools/reproduce_table.py."""
 from __future__ import annotations
@@ -37,6 +38,12 @@ def yes_no(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected y or n, got {text!r}")
 
 
+def spellings(name: str) -> list[str]:
+    """A flag's dashed form first, then the original's underscore form (its scripts use it)."""
+    dashed = f"--{name.replace('_', '-')}"
+    return [dashed] if "_" not in name else [dashed, f"--{name}"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Train or test an HRFormer + OCR segmentor "
                                 "(openseg command line).")
@@ -45,30 +52,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpu", type=int, nargs="+", help="GPU ids (process count for --distributed)")
     p.add_argument("--distributed", action="store_true",
                    help="one process per GPU; relaunches itself with torchrun if needed")
-    p.add_argument("--local_rank", "--local-rank", type=int, default=None,
+    p.add_argument(*spellings("local_rank"), dest="local_rank", type=int, default=None,
                    help="accepted for torch.distributed.launch; LOCAL_RANK is used")
     for flag in ("data_dir", "checkpoints_root", "checkpoints_name", "model_name", "backbone",
                  "bn_type", "pretrained", "resume", "optim_method", "group_method",
                  "lr_policy", "loss_type", "log_file", "test_dir", "out_dir"):
-        p.add_argument(f"--{flag}", default=None)
+        p.add_argument(*spellings(flag), dest=flag, default=None)
     for flag in ("workers", "train_batch_size", "val_batch_size", "save_iters", "max_iters",
                  "max_epoch", "display_iter", "test_interval", "seed"):
-        p.add_argument(f"--{flag}", type=int, default=None)
+        p.add_argument(*spellings(flag), dest=flag, type=int, default=None)
     for flag in ("base_lr", "nbb_mult", "drop_path_rate"):
-        p.add_argument(f"--{flag}", type=float, default=None)
+        p.add_argument(*spellings(flag), dest=flag, type=float, default=None)
     for flag in ("drop_last", "resume_strict", "resume_continue", "resume_eval_train",
                  "resume_eval_val", "gathered", "loss_balance", "is_warm", "log_to_file",
                  "save_prob", "with_cp", "cudnn"):
-        p.add_argument(f"--{flag}", type=yes_no, default=None, metavar="y|n")
+        p.add_argument(*spellings(flag), dest=flag, type=yes_no, default=None, metavar="y|n")
     p.add_argument("--amp", choices=["fp16", "bf16", "none"], default=None)
-    p.add_argument("--num_threads", type=int, default=None,
+    p.add_argument(*spellings("num_threads"), dest="num_threads", type=int, default=None,
                    help="CPU threads of this process (default: torch's choice)")
-    p.add_argument("--test_split", choices=["val", "test"], default=None,
+    p.add_argument(*spellings("test_split"), dest="test_split", choices=["val", "test"],
+                   default=None,
                    help="split for --phase test (default: test if the out_dir name says so)")
     # accepted for compatibility with the original's scripts; they change nothing here
     p.add_argument("--shape", type=int, nargs="+", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--fig_num", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--use_ground_truth", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(*spellings("fig_num"), dest="fig_num", default=None, help=argparse.SUPPRESS)
+    p.add_argument(*spellings("use_ground_truth"), dest="use_ground_truth", action="store_true",
+                   help=argparse.SUPPRESS)
     return p
 
 
