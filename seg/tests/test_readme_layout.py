@@ -1,9 +1,17 @@
-"""The README's Layout section lists every file of this subproject (a new file without a
-README line fails here, naming it), and nothing that does not exist."""
+"""The README opens with this subproject's commands (train, evaluate, predict, export; their
+scripts and configs exist) and ends with its Layout section, which lists every file of this
+subproject (a new file without a README line fails here, naming it) and nothing that does not
+exist."""
 from pathlib import Path
 
-from hrformer_common.testing.readme import check_readme_layout
+from hrformer_common.testing.readme import check_readme_commands, check_readme_layout
+
+SUBPROJECT = Path(__file__).resolve().parents[1]
 
 
 def test_readme_layout_lists_exactly_the_files() -> None:
-    check_readme_layout(Path(__file__).resolve().parents[1])
+    check_readme_layout(SUBPROJECT)
+
+
+def test_readme_opens_with_the_commands_and_ends_with_the_layout() -> None:
+    check_readme_commands(SUBPROJECT)
