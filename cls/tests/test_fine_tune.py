@@ -3,6 +3,7 @@
 folder, the class count and names from the folders, and the errors for bad input."""
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from config import load_config
 from conftest import TINY_CONFIG
 from data import DataLayoutError
 from datagen import CLASSES, make_folder_layout
+from engine.checkpoint import load_pretrained
 from hrformer_common.checkpoint import CheckpointError, load_checkpoint, load_fitting_weights
 from models import build_model
 
@@ -140,6 +142,20 @@ def test_fine_tuning_reinitialises_exactly_the_classifier(folder_data: Path, tmp
     assert load_checkpoint(run / "latest.pth")["epoch"] == 1
 
 
+def test_a_bare_state_dict_saved_under_ddp_is_read_too(tmp_path: Path, caplog) -> None:
+    """The other released layout: the state dict alone, with DataParallel's `module.`."""
+    cfg = own_data_yaml(tmp_path)
+    state = build_model(load_config(cfg)).state_dict()
+    torch.save({f"module.{k}": v for k, v in state.items()}, tmp_path / "bare.pth")
+    model = build_model(load_config(cfg, ["MODEL.NUM_CLASSES", "3"]))
+    with caplog.at_level(logging.INFO, logger="test"):
+        report = load_pretrained(model, str(tmp_path / "bare.pth"), logging.getLogger("test"))
+    assert report.reinitialised() == sorted(CLASSIFIER) and not report.unexpected
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items()
+               if k not in CLASSIFIER)
+    assert caplog.messages == [f"fine-tuning from {report.fine_tune_summary()}"]
+
+
 def test_the_class_count_comes_from_the_folders(folder_data: Path, tmp_path: Path) -> None:
     def num_classes(cfg: Path, *flags: str) -> int:
         config = cls_main.build_config(cls_main.parse_args(["--cfg", str(cfg), "--data-path",
@@ -175,18 +191,25 @@ def test_bad_class_folders_fail_before_training(folder_data: Path, tmp_path: Pat
 def test_bad_pretrained_checkpoints_are_named(tmp_path: Path) -> None:
     data = make_folder_layout(tmp_path / "data", train_per_class=2, val_per_class=1)
     cfg = own_data_yaml(tmp_path)
+
+    def run(*flags: str) -> dict:
+        return cls_main.main(argv(cfg, data, tmp_path / "o", *flags))
+
     with pytest.raises(SystemExit, match=r"--pretrained .*nothing\.pth: file not found"):
-        cls_main.main(argv(cfg, data, tmp_path / "o", "--pretrained", str(tmp_path / "nothing.pth")))
+        run("--pretrained", str(tmp_path / "nothing.pth"))
     with pytest.raises(SystemExit, match=r"--pretrained x\.pth and --resume y\.pth exclude"):
-        cls_main.main(argv(cfg, data, tmp_path / "o", "--pretrained", "x.pth", "--resume", "y.pth"))
+        run("--pretrained", "x.pth", "--resume", "y.pth")
+    with pytest.raises(SystemExit, match=r"--pretrained x\.pth initialises training"):
+        run("--pretrained", "x.pth", "--eval")
     notes = tmp_path / "notes.pth"
     notes.write_text("not a checkpoint")
-    with pytest.raises(CheckpointError, match=r"cannot read checkpoint .*notes\.pth"):
-        cls_main.main(argv(cfg, data, tmp_path / "o", "--pretrained", str(notes)))
+    with pytest.raises(CheckpointError, match=r"cannot read checkpoint .*notes\.pth \(truncated "
+                                              r"or not a torch file\?\): Unsupported operand"):
+        run("--pretrained", str(notes))
     other = tmp_path / "hrt_tiny.pth"  # another variant: its backbone does not fit
     torch.save({"model": build_model(load_config(Path("configs/hrt/hrt_tiny.yaml"))).state_dict()},
                other)
     with pytest.raises(CheckpointError, match=r"hrt_tiny\.pth does not fit HRFormerClassifier "
                                               r"outside classifier\."):
-        cls_main.main(argv(cfg, data, tmp_path / "o", "--pretrained", str(other)))
+        run("--pretrained", str(other))
     assert not list((tmp_path / "o").rglob("*.pth"))  # nothing trained
