@@ -18,6 +18,9 @@ BASE_KEY = "BASE"
 # Stage layout used when a yaml file gives none (each released yaml sets its own).
 DEFAULT_VARIANT = "hrt_small"
 DEFAULT_INPUT_SIZE = 224
+# ImageNet-1K. For the folder layout a run takes the count from the class folders unless the
+# yaml file sets another value or --opts sets MODEL.NUM_CLASSES (main.py, data/classes.py).
+DEFAULT_NUM_CLASSES = 1000
 DATASETS = ("imagenet",)  # the original's --data-set choices other than IMNET are not implemented
 
 
@@ -71,7 +74,9 @@ def default_config() -> CfgNode:
     c.MODEL.NAME = DEFAULT_VARIANT
     c.MODEL.RESUME = ""
     c.MODEL.RESUME_ONLY_MODEL = False
-    c.MODEL.NUM_CLASSES = 1000
+    # Fine-tuning: a checkpoint (file or http(s) URL) whose fitting tensors initialise training.
+    c.MODEL.PRETRAINED = ""
+    c.MODEL.NUM_CLASSES = DEFAULT_NUM_CLASSES
     c.MODEL.DROP_RATE = 0.0          # dropout before the classifier
     # Stochastic depth of any MODEL.TYPE, as in Swin's configs. None: the model's own (for HRT
     # MODEL.HRT.DROP_PATH_RATE, the original's key; a value given here replaces it there).

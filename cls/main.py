@@ -8,7 +8,10 @@ The original's command line (Swin-Transformer style), run through torchrun:
         --data-path /data/imagenet
 
 The output folder is `<--output>/<MODEL.NAME>/<--tag>`; a run restarted with the same folder
-resumes from its `latest.pth`.
+resumes from its `latest.pth`. Fine-tuning on an image folder of other classes:
+
+    python main.py --cfg configs/hrt/hrt_small.yaml --data-path my_data \
+        --pretrained hrt_small.pth
 """
 from __future__ import annotations
 
@@ -31,9 +34,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 import shared_package  # noqa: F401  (stops here if hrformer_common is missing)
-from config import load_config
-from data import build_loaders, build_mixup, resolve_zip_mode
-from engine.checkpoint import TrainingState, find_auto_resume, resume_training, save_checkpoint
+from config import DEFAULT_NUM_CLASSES, ConfigError, load_config
+from data import (DataLayoutError, build_loaders, build_mixup, folder_class_names,
+                  resolve_num_classes, resolve_zip_mode)
+from engine.checkpoint import (TrainingState, find_auto_resume, load_pretrained, resume_training,
+                               save_checkpoint)
 from engine.distributed import DistInfo, barrier, init_distributed
 from engine.logger import create_logger, create_tensorboard_writer
 from engine.loop import (Amp, NonFiniteLossError, RunLog, TrainParts, throughput,
@@ -42,12 +47,16 @@ from engine.optim import build_optimizer, build_scheduler, scaled_lrs
 from hrformer_common import dist as hrformer_dist
 from models import build_model
 from models.hrformer import reparameterize_model
-from hrformer_common.checkpoint import load_checkpoint, load_weights, state_dict_of
+from hrformer_common.checkpoint import (CheckpointError, load_checkpoint, load_weights,
+                                       state_dict_of)
+from hrformer_common.hub import DownloadError, is_url
 from hrformer_common.rng import gather_rng_states
 
 METRICS_FILE = "metrics.jsonl"
 # --data-set names of the original -> DATA.DATASET
 DATA_SETS = {"IMNET": "imagenet"}
+# Bad input: main.py ends with the message alone (exit status 2), no traceback.
+BAD_INPUT = (ConfigError, DataLayoutError, CheckpointError, DownloadError)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,6 +69,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cache-mode", default="part", choices=["no", "full", "part"],
                    help="zip layout: no cache, cache all images, or this process's share")
     p.add_argument("--resume", help="checkpoint to resume from (or to evaluate)")
+    p.add_argument("--pretrained", metavar="FILE_OR_URL",
+                   help="start training from this checkpoint (file or http(s) URL, weights "
+                        "only): every tensor whose name and shape fit is loaded, a classifier "
+                        "of another class count stays initialised")
     p.add_argument("--accumulation-steps", type=int, help="gradient accumulation steps")
     p.add_argument("--use-checkpoint", action="store_true",
                    help="gradient checkpointing (saves memory): HRFormer per transformer "
@@ -81,7 +94,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 # flag -> the config key it sets when given (the store_true flags set True)
 FLAG_KEYS = {"batch_size": "DATA.BATCH_SIZE", "data_path": "DATA.DATA_PATH", "zip": "DATA.ZIP_MODE",
-             "resume": "MODEL.RESUME", "accumulation_steps": "TRAIN.ACCUMULATION_STEPS",
+             "resume": "MODEL.RESUME", "pretrained": "MODEL.PRETRAINED",
+             "accumulation_steps": "TRAIN.ACCUMULATION_STEPS",
              "use_checkpoint": "TRAIN.USE_CHECKPOINT", "amp_opt_level": "AMP_OPT_LEVEL",
              "tag": "TAG"}
 
@@ -90,7 +104,10 @@ def build_config(args: argparse.Namespace):
     """The yaml config with --opts, then the dedicated flags (which win, as in the original).
 
     The data layout is resolved here (DATA.ZIP_MODE = what DATA_PATH holds), so the frozen
-    config, and the config.yaml saved from it, says which layout the run reads.
+    config, and the config.yaml saved from it, says which layout the run reads. So is, for
+    the folder layout, MODEL.NUM_CLASSES (data/classes.py): the number of class folders
+    unless --opts or the yaml gives one (other than the default 1000), which must equal it
+    for training.
     """
     opts = list(args.opts or [])
     if args.data_set:
@@ -108,11 +125,35 @@ def build_config(args: argparse.Namespace):
     config.EVAL_MODE = args.eval
     config.THROUGHPUT_MODE = args.throughput
     config.OUTPUT = str(Path(args.output) / config.MODEL.NAME / config.TAG)
+    check_pretrained(config)
     if not config.DATA.DATA_PATH:
         raise SystemExit("main.py: no data path; pass --data-path or set DATA.DATA_PATH")
     config.DATA.ZIP_MODE = resolve_zip_mode(config.DATA.DATA_PATH, config.DATA.ZIP_MODE)
+    if not config.DATA.ZIP_MODE:
+        given = "MODEL.NUM_CLASSES" in opts[::2] or \
+            config.MODEL.NUM_CLASSES != DEFAULT_NUM_CLASSES
+        config.MODEL.NUM_CLASSES = resolve_num_classes(
+            config.DATA.DATA_PATH, folder_class_names(config.DATA.DATA_PATH),
+            config.MODEL.NUM_CLASSES, given, exact=trains(config))
     config.freeze()
     return config
+
+
+def check_pretrained(config) -> None:
+    """MODEL.PRETRAINED starts a training run: not with --resume (which continues one) or
+    --eval / --throughput (which use --resume's weights as they are); a file must exist."""
+    source = config.MODEL.PRETRAINED
+    if not source:
+        return
+    if config.MODEL.RESUME:
+        raise SystemExit(f"main.py: --pretrained {source} and --resume {config.MODEL.RESUME} "
+                         "exclude each other: --pretrained starts a run, --resume continues "
+                         "one (a restarted fine-tuning run auto-resumes on its own)")
+    if not trains(config):
+        raise SystemExit(f"main.py: --pretrained {source} initialises training; evaluate a "
+                         "checkpoint with --eval --resume FILE")
+    if not is_url(source) and not Path(source).is_file():
+        raise SystemExit(f"main.py: --pretrained {source}: file not found")
 
 
 def seed_everything(seed: int) -> None:
@@ -133,14 +174,17 @@ def build_criterion(config, mixup):
 def resume_path(config, output: Path, logger) -> str:
     """An explicit --resume wins; otherwise AUTO_RESUME looks in the output folder.
 
-    (The original let an auto-resume file silently override --resume.)
+    (The original let an auto-resume file silently override --resume.) A file found there
+    also wins over --pretrained: the run it continues was initialised from it.
     """
     if config.MODEL.RESUME:
         return config.MODEL.RESUME
     if config.TRAIN.AUTO_RESUME and not config.EVAL_MODE:
         found = find_auto_resume(output)
         if found is not None:
-            logger.info(f"auto-resume from {found}")
+            also = (f" (not --pretrained {config.MODEL.PRETRAINED}: the run continues)"
+                    if config.MODEL.PRETRAINED else "")
+            logger.info(f"auto-resume from {found}{also}")
             return str(found)
     return ""
 
@@ -180,8 +224,8 @@ def set_up(config, info: DistInfo) -> Session:
     if info.is_main:
         (output / "config.yaml").write_text(config.dump())
     logger.info(f"{info.world_size} process(es) on {info.device}; output {output}")
-    _, _, train_loader, val_loader = build_loaders(config, info.rank, info.world_size,
-                                                   trains(config))
+    _, val_set, train_loader, val_loader = build_loaders(config, info.rank, info.world_size,
+                                                         trains(config))
     model = build_model(config).to(info.device)
     logger.info(f"{config.MODEL.NAME}: {sum(p.numel() for p in model.parameters()):,} params")
     amp = Amp.from_config(config, info.device)
@@ -197,7 +241,7 @@ def set_up(config, info: DistInfo) -> Session:
         net = DistributedDataParallel(
             model, device_ids=[info.local_rank] if info.device.type == "cuda" else None,
             broadcast_buffers=False)
-    state = TrainingState(model, optimizer, lr_scheduler, scaler, config)
+    state = TrainingState(model, optimizer, lr_scheduler, scaler, config, val_set.classes)
     return Session(config, info, output, logger, train_loader, val_loader, state, net, amp)
 
 
@@ -282,6 +326,8 @@ def run(config, info: DistInfo) -> dict:
         start_epoch, max_accuracy, result = resume(session, source)
         if config.EVAL_MODE:
             return {"val": result, "history": []}
+    elif config.MODEL.PRETRAINED:
+        load_pretrained(session.state.model, config.MODEL.PRETRAINED, session.logger)
     if not trains(config):
         session.fold_for_inference()
     if config.THROUGHPUT_MODE:
@@ -308,3 +354,6 @@ if __name__ == "__main__":
     except (NonFiniteLossError, hrformer_dist.StalledRankError) as err:
         print(f"main.py: {err}", file=sys.stderr)
         sys.exit(1)
+    except BAD_INPUT as err:
+        print(f"main.py: error: {err}", file=sys.stderr)
+        sys.exit(2)

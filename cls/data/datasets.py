@@ -41,8 +41,18 @@ def decode_rgb(source: str | io.BytesIO, name: str) -> Image.Image:
         raise CorruptImageError(f"cannot decode image {name}: {err}") from err
 
 
+def class_folders(root: Path) -> list[str]:
+    """The class folder names of `root`, sorted as torchvision's ImageFolder sorts them."""
+    try:
+        return find_classes(str(root))[0]
+    except FileNotFoundError as err:
+        raise DataLayoutError(f"{root}: no class folders found ({err})") from err
+
+
 class _SkippingDataset(Dataset):
     """Shared __getitem__: decode, transform, and either raise or skip corrupt images."""
+
+    classes: list[str] | None = None  # the class names, where the layout has them
 
     def __init__(self, transform: Transform | None, skip_corrupt: bool) -> None:
         self.transform = transform
@@ -72,10 +82,8 @@ class ImageFolderDataset(_SkippingDataset):
         if not root.is_dir():
             raise DataLayoutError(f"image folder not found: {root} "
                                   f"(expected {root}/<class>/<image>)")
-        try:
-            self.classes, self.class_to_idx = find_classes(str(root))
-        except FileNotFoundError as err:
-            raise DataLayoutError(f"{root}: no class folders found ({err})") from err
+        self.classes = class_folders(root)
+        self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
         self.samples: list[tuple[str, int]] = []
         for name in self.classes:
             folder = root / name

@@ -2,9 +2,14 @@
 
 Layout: {"model", "optimizer", "lr_scheduler", "max_accuracy", "epoch", "config"} as the
 original wrote them (model keys without a `module.` prefix, config = the yacs CfgNode), plus
-"scaler" (GradScaler state) and "rng" (one RNG state per process) for exact resumption. Extra
-keys are ignored by the original's loader, so files move both ways. Reading and atomic
-writing are the shared `hrformer_common/checkpoint.py`.
+"scaler" (GradScaler state) and "rng" (one RNG state per process) for exact resumption, and
+"class_names" (a list of str, class index order; folder layout only) for inference. Extra
+keys are ignored by the original's loader, so files move both ways; files without
+"class_names" (released, zip layout) load as before. Reading and atomic writing are the
+shared `hrformer_common/checkpoint.py`.
+
+`load_pretrained` initialises fine-tuning (`--pretrained`): every tensor that fits, the
+classifier of another class count left initialised.
 """
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from hrformer_common.checkpoint import save_atomic
+from hrformer_common.checkpoint import (LoadReport, load_checkpoint, load_fitting_weights,
+                                       save_atomic, state_dict_of)
 from hrformer_common.rng import set_rng_state
 
 LATEST = "latest.pth"
@@ -32,6 +38,7 @@ class TrainingState:
     lr_scheduler: Any  # timm scheduler (state_dict / load_state_dict)
     scaler: torch.amp.GradScaler
     config: Any  # the yacs CfgNode, pickled as the original did
+    class_names: list[str] | None = None  # the data's, saved for inference
 
 
 def save_checkpoint(output: Path, run: TrainingState, epoch: int, max_accuracy: float,
@@ -41,6 +48,8 @@ def save_checkpoint(output: Path, run: TrainingState, epoch: int, max_accuracy: 
              "lr_scheduler": run.lr_scheduler.state_dict(), "max_accuracy": max_accuracy,
              "epoch": epoch, "config": run.config, "scaler": run.scaler.state_dict(),
              "rng": rng}
+    if run.class_names is not None:
+        state["class_names"] = list(run.class_names)
     latest = output / LATEST
     if periodic:
         target = output / f"ckpt_epoch_{epoch}.pth"
@@ -85,3 +94,18 @@ def resume_training(checkpoint: dict, source: str, run: TrainingState, rank: int
     epoch = int(checkpoint["epoch"])
     logger.info(f"resumed from {source} (epoch {epoch})")
     return epoch + 1, float(checkpoint.get("max_accuracy", 0.0))
+
+
+def load_pretrained(model: nn.Module, source: str, logger: logging.Logger) -> LoadReport:
+    """Initialise `model` for fine-tuning from `source` (a file or an http(s) URL; a released
+    ImageNet checkpoint or one of this project), weights-only: every tensor whose name and
+    shape fit is loaded. Only the classifier may stay initialised (another class count);
+    anything else that does not fit is an error (another variant). One log line names what
+    was re-initialised."""
+    checkpoint = load_checkpoint(source)
+    classifier = next(name for name, module in model.named_modules()
+                      if module is model.get_classifier())
+    report = load_fitting_weights(model, state_dict_of(checkpoint, source), source,
+                                  reinitialisable=[f"{classifier}."])
+    logger.info(f"fine-tuning from {report.fine_tune_summary()}")
+    return report

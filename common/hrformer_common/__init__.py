@@ -4,11 +4,13 @@ library; onnxruntime / openvino only when chosen), installed from the repository
 
     atomic       atomic file writes (temp, fsync, rename), stale temps removed
     benchmark    the speed table of a task's models: cases, interleaved rounds, ratio, CPU line
-    checkpoint   weights-only loading of every released layout, load reports, atomic saving
+    checkpoint   weights-only loading of every released layout (or a URL), load reports,
+                 fine-tuning loads, atomic saving
     dist         process group with a timeout, stalled-rank errors, rank and collectives
     finite       NonFiniteLossError: stop at a NaN loss, never save non-finite weights
     flops        parameters and FLOPs in three conventions (the original's table reproduced)
     gpu_check    AMP / compiled / DDP training steps and SDPA kernels on CUDA (CPU stand-ins)
+    hub          checkpoint URLs: downloaded once into torch's hub cache, hash prefix checked
     images       the images a command was given; reading one (a file, PIL image or array)
                  upright, 8-bit RGB/BGR
     model_card   what an exported ONNX file is (metadata), checked before it runs

@@ -8,6 +8,11 @@
 - `resize_relative_position_tables`: adapt tables trained with another window size.
 - `load_weights` -> `LoadReport`: missing, unexpected and shape-mismatched keys; strict mode
   raises `CheckpointError` naming the file.
+- `load_fitting_weights` -> `LoadReport`: fine-tuning; every tensor whose name and shape fit
+  is loaded, the rest (a head of another class count) stays initialised and is named in
+  `LoadReport.fine_tune_summary()`, one line.
+- `load_checkpoint` takes an http(s) URL too: downloaded once into torch's hub cache
+  (`hub.py`).
 - `save_atomic`: `torch.save` through the atomic writer (`atomic.py`).
 """
 from __future__ import annotations
@@ -24,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .atomic import atomic_file
+from .hub import resolve_checkpoint
 
 # The weights-only unpickler cannot rebuild a dict subclass: read yacs' CfgNode as its base.
 CFGNODE_AS_ORDERED_DICT = (OrderedDict, "yacs.config.CfgNode")
@@ -31,6 +37,9 @@ WEIGHT_ENTRIES = ("state_dict", "model")  # mmengine/openseg files, then cls fil
 WRAPPER_PREFIX = "module."
 BACKBONE_PREFIX = "backbone."
 _SHOWN_KEYS = 5
+# The weights-only unpickler's words for bytes that are no pickle torch writes (a text file,
+# random bytes): not an attempt to run code, just not a checkpoint.
+NOT_A_PICKLE = "Unsupported operand"
 
 
 class CheckpointError(ValueError):
@@ -38,8 +47,9 @@ class CheckpointError(ValueError):
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """`torch.load(weights_only=True)` on the CPU; every failure names the file."""
-    path = Path(path)
+    """`torch.load(weights_only=True)` on the CPU; every failure names the file. An http(s)
+    URL is downloaded once into torch's hub cache first (`hub.resolve_checkpoint`)."""
+    path = resolve_checkpoint(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
@@ -47,12 +57,13 @@ def load_checkpoint(path: str | Path) -> dict:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # the unpickler raises several types; name the file in all
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
-        if isinstance(err, pickle.UnpicklingError):
+        if isinstance(err, pickle.UnpicklingError) and NOT_A_PICKLE not in str(err):
             raise CheckpointError(
                 f"refusing to load {path}: it is not a weights-only checkpoint (loading it "
                 f"could run code). {_unsafe_global(str(err)) or first_line}") from err
+        reason = _unpickler_line(str(err), NOT_A_PICKLE) or f"{type(err).__name__}: {first_line}"
         raise CheckpointError(f"cannot read checkpoint {path} (truncated or not a torch "
-                              f"file?): {first_line}") from err
+                              f"file?): {reason}") from err
     if not isinstance(checkpoint, Mapping):
         raise CheckpointError(f"{path}: expected a dict checkpoint, got "
                               f"{type(checkpoint).__name__}")
@@ -61,7 +72,12 @@ def load_checkpoint(path: str | Path) -> dict:
 
 def _unsafe_global(message: str) -> str:
     """torch's line naming the refused global, e.g. '... unsupported GLOBAL posix.system ...'."""
-    return next((line.strip() for line in message.splitlines() if "GLOBAL" in line), "")
+    return _unpickler_line(message, "GLOBAL")
+
+
+def _unpickler_line(message: str, word: str) -> str:
+    """The line of the weights-only unpickler's message that holds `word`, or ''."""
+    return next((line.strip() for line in message.splitlines() if word in line), "")
 
 
 def state_dict_of(checkpoint: Mapping, source: str) -> dict[str, Tensor]:
@@ -110,7 +126,7 @@ def resize_relative_position_tables(state_dict: Mapping[str, Tensor],
 
 @dataclass
 class LoadReport:
-    """What `load_weights` did with each key."""
+    """What `load_weights` or `load_fitting_weights` did with each key."""
 
     source: str
     loaded: list[str] = field(default_factory=list)
@@ -126,21 +142,36 @@ class LoadReport:
                            ("unexpected", self.unexpected), ("skipped", self.skipped),
                            ("resized", self.resized)):
             if keys:
-                more = f", ... (+{len(keys) - _SHOWN_KEYS})" if len(keys) > _SHOWN_KEYS else ""
-                parts.append(f"{len(keys)} {name} ({', '.join(keys[:_SHOWN_KEYS])}{more})")
+                parts.append(f"{len(keys)} {name} ({_shown(keys)})")
         return f"{self.source}: " + "; ".join(parts)
 
+    def reinitialised(self) -> list[str]:
+        """The model's keys that kept their initial values: another shape in the checkpoint,
+        or not in it."""
+        return sorted([entry.split(": ", 1)[0] for entry in self.mismatched] + self.missing)
 
-def load_weights(model: nn.Module, state: Mapping[str, Tensor], source: str, *,
-                 strict: bool = True, skip_prefixes: Sequence[str] = ()) -> LoadReport:
-    """Load `state` into `model` by name and report each key.
+    def fine_tune_summary(self) -> str:
+        """One line: how many tensors were loaded, and each re-initialised key and why."""
+        reasons = sorted(self.mismatched + [f"{key}: not in the checkpoint"
+                                            for key in self.missing])
+        line = f"{self.source}: {len(self.loaded)} tensors loaded; " + (
+            f"{len(reasons)} re-initialised ({_shown(reasons, '; ')})" if reasons
+            else "nothing re-initialised")
+        if self.unexpected:
+            line += f"; {len(self.unexpected)} unused ({_shown(self.unexpected)})"
+        return line
 
-    Relative position tables of another window size are resized; integer buffers the model
-    builds itself (`relative_position_index`, `num_batches_tracked`) may be absent. Keys under
-    `skip_prefixes` are expected extras (e.g. a cls head when loading a backbone). A shape
-    mismatch always raises `CheckpointError`; in strict mode missing or unexpected keys too.
-    Nothing is loaded when it raises.
-    """
+
+def _shown(keys: Sequence[str], separator: str = ", ") -> str:
+    """The first few keys, and how many more there are."""
+    more = f"{separator}... (+{len(keys) - _SHOWN_KEYS})" if len(keys) > _SHOWN_KEYS else ""
+    return separator.join(keys[:_SHOWN_KEYS]) + more
+
+
+def _sort_keys(model: nn.Module, state: Mapping[str, Tensor], source: str,
+               skip_prefixes: Sequence[str] = ()) -> tuple[LoadReport, dict[str, Tensor]]:
+    """Which keys of `state` fit `model` (relative position tables resized first), which do
+    not and which the model lacks; and the resized state."""
     resized_state = resize_relative_position_tables(state, model)
     own = model.state_dict()
     report = LoadReport(source)
@@ -157,9 +188,48 @@ def load_weights(model: nn.Module, state: Mapping[str, Tensor], source: str, *,
                 report.resized.append(key)
     report.missing = [k for k, v in own.items()
                       if k not in resized_state and v.is_floating_point()]
+    return report, resized_state
+
+
+def load_weights(model: nn.Module, state: Mapping[str, Tensor], source: str, *,
+                 strict: bool = True, skip_prefixes: Sequence[str] = ()) -> LoadReport:
+    """Load `state` into `model` by name and report each key.
+
+    Relative position tables of another window size are resized; integer buffers the model
+    builds itself (`relative_position_index`, `num_batches_tracked`) may be absent. Keys under
+    `skip_prefixes` are expected extras (e.g. a cls head when loading a backbone). A shape
+    mismatch always raises `CheckpointError`; in strict mode missing or unexpected keys too.
+    Nothing is loaded when it raises.
+    """
+    report, resized_state = _sort_keys(model, state, source, skip_prefixes)
     if report.mismatched or (strict and (report.missing or report.unexpected)):
         raise CheckpointError(f"checkpoint does not fit {type(model).__name__} "
                               f"(another architecture or variant?): {report.summary()}")
+    model.load_state_dict({k: resized_state[k] for k in report.loaded}, strict=False)
+    return report
+
+
+def load_fitting_weights(model: nn.Module, state: Mapping[str, Tensor], source: str, *,
+                         reinitialisable: Sequence[str] | None = None) -> LoadReport:
+    """Fine-tuning: load every tensor of `state` whose name and shape fit `model` and leave
+    the others as initialised (`LoadReport.reinitialised()`, named by `fine_tune_summary()`).
+
+    A shape mismatch is expected here (a classifier of another class count), not an error.
+    `reinitialisable`: key prefixes allowed to stay initialised (e.g. `("classifier.",)`);
+    any other key that does not fit then raises `CheckpointError` (another variant). So does
+    a checkpoint of which no tensor fits. Nothing is loaded when it raises.
+    """
+    report, resized_state = _sort_keys(model, state, source)
+    if not report.loaded:
+        raise CheckpointError(f"no tensor of {source} fits {type(model).__name__} by name and "
+                              f"shape (a checkpoint of another model?): {report.summary()}")
+    if reinitialisable is not None:
+        outside = [k for k in report.reinitialised() if not k.startswith(tuple(reinitialisable))]
+        if outside:
+            raise CheckpointError(
+                f"{source} does not fit {type(model).__name__} outside "
+                f"{', '.join(reinitialisable)} (another variant or config?): {len(outside)} "
+                f"tensors would stay initialised ({_shown(outside)}); {report.summary()}")
     model.load_state_dict({k: resized_state[k] for k in report.loaded}, strict=False)
     return report
 
