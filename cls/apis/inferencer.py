@@ -18,7 +18,8 @@ from PIL import Image
 from torch import Tensor
 
 from hrformer_common.images import load_pixels
-from hrformer_common.runtime import Runner, check_choice, make_runner
+from hrformer_common.runners import Runner, check_choice, make_runner
+
 from . import deploy
 
 ImageInput = Union[str, Path, np.ndarray, Image.Image]

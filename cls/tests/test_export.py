@@ -1,21 +1,25 @@
 """ONNX export of a classifier in the released checkpoint layout, run under ONNX Runtime and
-OpenVINO (fp32) against the reference fixture, and the runtime layer's own rules."""
+OpenVINO (fp32) against the reference fixture, and the runner layer's own rules (named
+inputs, fixed or dynamic exports, no temporary file left)."""
 from __future__ import annotations
 
 import csv
 import json
 import re
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from onnx import TensorProto, helper, save_model
 from PIL import Image
 
 from hrformer_common.tolerance import difference
-from hrformer_common.runtime import (generic_trace_size, make_runner,
-                                     window_sizes, _level_sizes)
+from hrformer_common.export import _level_sizes, generic_trace_size
+from hrformer_common.model_card import window_sizes
+from hrformer_common.runners import make_runner
 from hrformer_common.testing import (assert_matches_reference, copy_with_card, fixture,
                                      seeded_input)
 from test_official_checkpoint import micro_yaml, official_file
@@ -101,6 +105,64 @@ def test_bad_backend_choices_fail_before_work() -> None:
         make_runner("tensorrt", "fp32")
     with pytest.raises(FileNotFoundError, match="missing.onnx"):
         make_runner("openvino", "fp32", onnx_path="missing.onnx")
+
+
+def _two_input_model(path: Path) -> Path:
+    """scaled = image * scale (broadcast per channel), shape = image's shape (int64)."""
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["image", "scale"], ["scaled"]),
+         helper.make_node("Shape", ["image"], ["shape"])], "two_inputs",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "height", 8]),
+         helper.make_tensor_value_info("scale", TensorProto.FLOAT, [1, 3, 1, 1])],
+        [helper.make_tensor_value_info("scaled", TensorProto.FLOAT, [1, 3, "height", 8]),
+         helper.make_tensor_value_info("shape", TensorProto.INT64, [4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    save_model(model, path)
+    return path
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_runner_names_inputs_and_their_dims(tmp_path, backend) -> None:
+    runner = make_runner(backend, "fp32", onnx_path=_two_input_model(tmp_path / "two.onnx"),
+                         threads=1)
+    assert runner.input_names == ("image", "scale")
+    assert runner.input_dims == {"image": (1, 3, None, 8), "scale": (1, 3, 1, 1)}
+    assert runner.output_names == ("scaled", "shape")
+    image = torch.randn(1, 3, 5, 8, generator=torch.Generator().manual_seed(0))
+    scale = np.array([1.0, -2.0, 0.5], np.float64).reshape(1, 3, 1, 1)  # fed as float32
+    out = runner({"image": image, "scale": scale})
+    assert out["scaled"].dtype == out["shape"].dtype == torch.float32
+    torch.testing.assert_close(out["scaled"], image * torch.tensor(scale, dtype=torch.float32))
+    assert out["shape"].tolist() == [1, 3, 5, 8]
+    with pytest.raises(ValueError, match=r"one array given; this model takes \['image', "
+                                         r"'scale'\]"):
+        runner(image)
+    with pytest.raises(ValueError, match=r"inputs \['image'\]; this model takes"):
+        runner({"image": image})
+
+
+class _Doubler(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :1] * 2
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+@pytest.mark.parametrize("export_size, dims", [(None, (None, 3, None, None)),
+                                               ((6, 10), (None, 3, 6, 10))])
+def test_exported_model_runs_and_leaves_no_temporary_file(tmp_path, monkeypatch, backend,
+                                                          export_size, dims) -> None:
+    """A model given to an ONNX runtime is exported (dynamic height and width, or fixed at
+    `export_size`) into a temporary folder that is gone once the runner exists."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    runner = make_runner(backend, "fp32", model=_Doubler(), output_names=("twice",),
+                         threads=1, export_size=export_size)
+    assert list(temp.iterdir()) == []
+    assert runner.input_names == ("input",) and runner.input_dims == {"input": dims}
+    x = torch.randn(2, 3, 6, 10, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(runner(x)["twice"], x[:, :1] * 2)
 
 
 def _photos(folder: Path, count: int) -> Path:

@@ -26,9 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 from apis import ClsInferencer, deploy  # noqa: E402
 from hrformer_common.atomic import write_text_atomic  # noqa: E402
+from hrformer_common.cli import add_runtime_args, exit_on_bad_input  # noqa: E402
 from hrformer_common.images import find_images  # noqa: E402
 from hrformer_common.outputs import check_output_file  # noqa: E402
-from hrformer_common.runtime import add_runtime_args, check_choice, exit_on_bad_input  # noqa: E402
+from hrformer_common.runners import check_choice  # noqa: E402
 
 OUTPUT_SUFFIXES = (".csv", ".json")
 

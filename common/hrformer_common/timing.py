@@ -1,6 +1,6 @@
 """One benchmark row: a task model built, one step timed, its peak memory and what ran (the
 attention kernel, or the runtime), in a process of its own (torch and the standard library;
-ONNX Runtime / OpenVINO through `runtime.py`, only when chosen).
+ONNX Runtime / OpenVINO through `runners.py`, only when chosen).
 
 A fresh process per row keeps the peak memory (CUDA allocator peak, or the process's peak RSS
 growth on the CPU) that row's alone.
@@ -20,7 +20,8 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-from .runtime import export_onnx, make_runner
+from .export import export_onnx
+from .runners import make_runner
 
 SDPA_KERNELS = {  # profiler op name -> what runs
     "aten::_scaled_dot_product_flash_attention_for_cpu": "flash (cpu)",

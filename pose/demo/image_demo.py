@@ -28,9 +28,10 @@ import torch  # noqa: E402
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose)
 from hrformer_common.atomic import write_atomic  # noqa: E402
+from hrformer_common.cli import add_runtime_args  # noqa: E402
 from hrformer_common.images import read_image  # noqa: E402
 from hrformer_common.outputs import check_output_file  # noqa: E402
-from hrformer_common.runtime import add_runtime_args, check_choice  # noqa: E402
+from hrformer_common.runners import check_choice  # noqa: E402
 from hrformer_pose.apis import PoseInferencer  # noqa: E402
 from hrformer_pose.apis.topdown import clipped_boxes  # noqa: E402
 

@@ -29,10 +29,11 @@ from tqdm import tqdm  # noqa: E402
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose)
 from hrformer_common.atomic import write_atomic, write_text_atomic  # noqa: E402
+from hrformer_common.cli import add_runtime_args  # noqa: E402
 from hrformer_common.images import IMAGE_SUFFIXES, find_images, read_image  # noqa: E402
 from hrformer_common.outputs import (OutputPathError, check_output_dir,  # noqa: E402
                                      result_names)
-from hrformer_common.runtime import add_runtime_args, check_choice  # noqa: E402
+from hrformer_common.runners import check_choice  # noqa: E402
 from hrformer_pose.apis import (PoseInferencer, PoseTracker, VideoSink,  # noqa: E402
                                 VideoSource, add_detector_args, detector_keywords, frame_key,
                                 is_video, is_webcam)

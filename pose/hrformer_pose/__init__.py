@@ -11,11 +11,12 @@ apply_compat_fixes()
 
 from .amp import AutocastOptimWrapper  # noqa: E402  (registers the bf16 wrapper)
 from .backbone import HRT  # noqa: E402  (registers `HRT`)
-from .checkpoints import (AtomicCheckpointHook, convert_official_state_dict,  # noqa: E402
-                          to_official_state_dict)  # (registers safe loading, the atomic hook)
+from .checkpoint_keys import convert_official_state_dict, to_official_state_dict  # noqa: E402
+from . import checkpoints  # noqa: E402,F401  (registers safe loading, the atomic backend)
 from .datasets import CheckedCocoDataset  # noqa: E402  (registers the dataset)
 from .device import CPUDistributedDataParallel  # noqa: E402  (registers the wrapper)
-from .hooks import ResumeRandomnessHook, StopOnNonFiniteLossHook  # noqa: E402  (registers)
+from .hooks import (AtomicCheckpointHook, ResumeRandomnessHook,  # noqa: E402  (registers)
+                    StopOnNonFiniteLossHook)
 from .transforms import OriginalRandomBBoxTransform  # noqa: E402  (registers the transform)
 
 __all__ = ["AtomicCheckpointHook", "AutocastOptimWrapper", "CPUDistributedDataParallel",

@@ -1,29 +1,15 @@
-"""Checkpoint files under mmengine: the original's key names, safe loading, atomic saving
-and the backbone's initialisation.
-
-Key names: the original (mmpose 0.x) stores `{"meta", "state_dict": {"backbone.*",
-"keypoint_head.final_layer.*"}}`; mmpose 1.x names the head `head`. Backbone keys are
-identical. (mmpose's own load hook also renames `keypoint_head` when a checkpoint has no
-version metadata, so `init_model` loads official files directly; `convert_official_state_dict`
-and `to_official_state_dict` make the mapping explicit and reversible.)
+"""Checkpoint files under mmengine: safe loading that names the file, the shape check,
+the atomic file backend, and the backbone's initialisation.
 
 Loading: every local checkpoint mmengine reads (`init_model`, `tools/test.py`, `--resume`,
 `--load-from`, `load_from`) goes through `hrformer_common.checkpoint.load_checkpoint`:
 weights-only (a pickle that would run code is refused), errors name the file, cls files with
 their pickled yacs config load too. `refuse_shape_mismatches` makes a checkpoint of another
-variant an error naming the file, instead of mmengine's size-mismatch warnings.
+variant an error naming the file, instead of mmengine's size-mismatch warnings; the file's
+name travels with its weights (`record_source`).
 
-Saving: mmengine 0.10 removes the oldest checkpoint before writing the new one, writes in
-place and points `last_checkpoint` at the new file before it exists: a kill during a save with
-`max_keep_ckpts=1` leaves no checkpoint at all. `AtomicCheckpointHook` (the configs'
-`default_hooks.checkpoint`, registered under its own name in mmpose's registry; a config
-naming mmengine's `CheckpointHook` gets mmengine's) instead
-
-- writes files to a temp file in the same folder, fsynced and renamed
-  (`hrformer_common.atomic.write_atomic`, through the `hrformer_atomic_local` file backend);
-- removes outdated checkpoints (and the previous best) only after the new file is complete
-  (mmengine's own `remove` calls of the best-checkpoint logic are postponed);
-- updates `last_checkpoint` last, atomically.
+Writing: the `hrformer_atomic_local` file backend replaces a file atomically
+(`hrformer_common.atomic.write_atomic`); `hooks.AtomicCheckpointHook` saves through it.
 
 Backbone initialisation (`load_pretrained_backbone`): from an ImageNet (cls) or pose
 checkpoint, as the original did, logging what was loaded, skipped and missing.
@@ -31,71 +17,68 @@ checkpoint, as the original did, logging what was loaded, skipped and missing.
 from __future__ import annotations
 
 import os
-from collections import Counter
+from collections import Counter, OrderedDict
 from pathlib import Path
+from typing import Iterable, Mapping
 
-from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, register_backend
-from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
-from mmpose.registry import HOOKS
-from torch import Tensor, nn
+from torch import nn
 
 from hrformer_common.atomic import write_atomic
-from hrformer_common.checkpoint import (CheckpointError, LoadReport, backbone_state_dict,
-                                        load_checkpoint, load_weights)
+from hrformer_common.checkpoint import (WRAPPER_PREFIX, CheckpointError, LoadReport,
+                                        backbone_state_dict, load_checkpoint, load_weights)
 from .mmpose_layout import from_mmpose_layout
 
-# Key names: the original <-> mmpose 1.x.
-OFFICIAL_HEAD = "keypoint_head."
-HEAD = "head."
-# HRFormer's head is a single 1x1 conv; other TopDownSimpleHead layouts map differently.
-_HEAD_PARAMS = ("final_layer.weight", "final_layer.bias")
-
-
-def _rename_head(state_dict: dict[str, Tensor], src: str, dst: str) -> dict[str, Tensor]:
-    out = {}
-    for key, value in state_dict.items():
-        if key.startswith(src):
-            rest = key[len(src):]
-            if rest not in _HEAD_PARAMS:
-                raise KeyError(f"head key {key!r}: expected {src}{{{', '.join(_HEAD_PARAMS)}}} "
-                               "(a head with deconv or extra conv layers is not supported)")
-            key = dst + rest
-        elif not key.startswith("backbone."):
-            raise KeyError(f"unexpected key {key!r}: expected 'backbone.*' or '{src}*'")
-        out[key] = value
-    return out
-
-
-def convert_official_state_dict(state_dict: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Original pose state dict (`keypoint_head.*`) -> mmpose 1.x names (`head.*`)."""
-    return _rename_head(state_dict, OFFICIAL_HEAD, HEAD)
-
-
-def to_official_state_dict(state_dict: dict[str, Tensor]) -> dict[str, Tensor]:
-    """mmpose 1.x state dict (`head.*`) -> the original's names (`keypoint_head.*`)."""
-    return _rename_head(state_dict, HEAD, OFFICIAL_HEAD)
-
-
-# Loading and saving.
 ATOMIC_BACKEND = "hrformer_atomic_local"
-_last_read = {"path": "a checkpoint"}  # named by the shape check, which runs after the read
+WEIGHTS = "state_dict"  # where mmengine looks for the weights (else the whole checkpoint)
+SOURCE_FIELD = "hrformer_source"  # in a module's `_metadata` entry: the file it was read from
+
+
+def _module_names(keys: Iterable[str]) -> set[str]:
+    """Every module a state dict has weights for ("" is the model), with and without the
+    `module.` of a wrapped model (mmengine strips it from the keys, not from `_metadata`)."""
+    names = set()
+    for key in keys:
+        for name in (key, key.removeprefix(WRAPPER_PREFIX)):
+            parts = name.split(".")[:-1]
+            names.update(".".join(parts[:end]) for end in range(len(parts) + 1))
+    return names
+
+
+def record_source(checkpoint: dict, path: str) -> dict:
+    """`checkpoint` with its weights naming `path` in the `_metadata` entry of each module.
+
+    torch hands a module's load_state_dict pre-hooks its own entry (`local_metadata`), and
+    mmengine keeps `_metadata` when it renames the keys, so the shape check can name the file
+    the weights came from. The entries' other fields (module versions) are kept.
+    """
+    nested = WEIGHTS in checkpoint
+    weights = checkpoint[WEIGHTS] if nested else checkpoint
+    if not isinstance(weights, Mapping):
+        return checkpoint  # not weights: mmengine reports it
+    metadata = OrderedDict(getattr(weights, "_metadata", {}))
+    for module in _module_names(weights):
+        metadata[module] = {**metadata.get(module, {}), SOURCE_FIELD: path}
+    state = OrderedDict(weights)
+    state._metadata = metadata
+    return {**checkpoint, WEIGHTS: state} if nested else state
 
 
 @CheckpointLoader.register_scheme(prefixes="", force=True)
 def load_local_checkpoint(filename: str, map_location=None) -> dict:
     """mmengine's loader for local paths, weights-only (tensors on the CPU; mmengine moves
-    the model afterwards)."""
+    the model afterwards); the weights name the file (`record_source`)."""
     path = os.path.expanduser(filename)
-    _last_read["path"] = path
-    return load_checkpoint(path)
+    return record_source(load_checkpoint(path), path)
 
 
-def refuse_shape_mismatches(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
-    """load_state_dict pre-hook: a tensor of another shape is an error, before any is copied."""
-    report = LoadReport(_last_read["path"])
+def refuse_shape_mismatches(module: nn.Module, state_dict: dict, prefix: str,
+                            local_metadata: dict, *args) -> None:
+    """load_state_dict pre-hook: a tensor of another shape is an error naming the file
+    (`record_source`), before any is copied."""
+    report = LoadReport(local_metadata.get(SOURCE_FIELD, "a checkpoint"))
     for key, own in module.state_dict().items():
         theirs = state_dict.get(prefix + key)
         if theirs is not None and theirs.shape != own.shape:
@@ -112,79 +95,6 @@ class AtomicLocalBackend(LocalBackend):
 
     def put(self, obj: bytes, filepath: str | Path) -> None:
         write_atomic(obj, filepath)
-
-
-class _DeferredRemoval:
-    """A file backend whose `remove` is postponed until `flush` (everything else passes)."""
-
-    def __init__(self, backend) -> None:
-        self.backend, self.pending = backend, []
-
-    def __getattr__(self, name: str):
-        return getattr(self.backend, name)
-
-    def remove(self, filepath: str) -> None:
-        self.pending.append(filepath)
-
-    def flush(self, keep: str | None) -> None:
-        for path in self.pending:
-            if path != keep and self.backend.isfile(path):
-                self.backend.remove(path)
-        self.pending.clear()
-
-
-@HOOKS.register_module()
-class AtomicCheckpointHook(CheckpointHook):
-    """CheckpointHook with atomic files; old files go only once the new one is complete."""
-
-    def __init__(self, *args, backend_args: dict | None = None, **kwargs) -> None:
-        super().__init__(*args, backend_args=backend_args or {"backend": ATOMIC_BACKEND},
-                         **kwargs)
-
-    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
-        outdated = self._rotate(runner, step)
-        filename = self.filename_tmpl.format(step)
-        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
-        runner.message_hub.update_info("last_ckpt", self.last_ckpt)
-        runner.save_checkpoint(self.out_dir, filename, self.file_client_args,
-                               save_optimizer=self.save_optimizer,
-                               save_param_scheduler=self.save_param_scheduler, meta=meta,
-                               by_epoch=self.by_epoch, backend_args=self.backend_args,
-                               **self.args)
-        if not is_main_process():
-            return
-        for path in outdated:  # only now that the new file is complete
-            if self.file_backend.isfile(path):
-                self.file_backend.remove(path)
-            elif self.file_backend.isdir(path):  # deepspeed saves folders
-                self.file_backend.rmtree(path)
-        write_atomic(str(self.last_ckpt).encode(), Path(runner.work_dir) / "last_checkpoint")
-
-    def _rotate(self, runner, step: int) -> list[str]:
-        """Record `step` among the kept checkpoints; returns the paths that fall out."""
-        if self.max_keep_ckpts <= 0 or (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
-            return []  # keep all, or this step was saved already (best + regular save)
-        outdated = []
-        if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
-            oldest = self.keep_ckpt_ids.popleft()
-            outdated.append(self.file_backend.join_path(self.out_dir,
-                                                        self.filename_tmpl.format(oldest)))
-        self.keep_ckpt_ids.append(step)
-        runner.message_hub.update_info("keep_ckpt_ids", list(self.keep_ckpt_ids))
-        return outdated
-
-    def _save_best_checkpoint(self, runner, metrics) -> None:
-        if not hasattr(self, "file_backend"):  # validation without training: nothing saved
-            return super()._save_best_checkpoint(runner, metrics)
-        backend = self.file_backend
-        deferred = _DeferredRemoval(backend)
-        self.file_backend = deferred
-        try:
-            super()._save_best_checkpoint(runner, metrics)  # the previous best is queued
-        finally:
-            self.file_backend = backend
-        if is_main_process():
-            deferred.flush(keep=getattr(self, "best_ckpt_path", None))
 
 
 # Backbone initialisation.

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from hrformer_common.checkpoint import CheckpointError, load_checkpoint, load_weights, state_dict_of
 from hrformer_common.model_card import ModelCard
 
-from .checkpoints import HEAD, OFFICIAL_HEAD, convert_official_state_dict
+from .checkpoint_keys import HEAD, OFFICIAL_HEAD, convert_official_state_dict
 from .hrformer import reparameterize_model
 from .mmpose_layout import from_mmpose_layout, is_mmpose_layout
 

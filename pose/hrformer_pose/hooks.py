@@ -1,18 +1,38 @@
-"""Training hooks: stop at a non-finite loss; resume with the same random numbers."""
+"""Training hooks: stop at a non-finite loss; resume with the same random numbers; save
+checkpoints atomically.
+
+Saving: mmengine 0.10 removes the oldest checkpoint before writing the new one, writes in
+place and points `last_checkpoint` at the new file before it exists: a kill during a save with
+`max_keep_ckpts=1` leaves no checkpoint at all. `AtomicCheckpointHook` (the configs'
+`default_hooks.checkpoint`, registered under its own name in mmpose's registry; a config
+naming mmengine's `CheckpointHook` gets mmengine's) instead
+
+- writes files to a temp file in the same folder, fsynced and renamed
+  (`hrformer_common.atomic.write_atomic`, through the `hrformer_atomic_local` file backend
+  of `checkpoints.py`);
+- removes outdated checkpoints (and the previous best) only after the new file is complete
+  (mmengine's own `remove` calls of the best-checkpoint logic are postponed);
+- updates `last_checkpoint` last, atomically.
+"""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import torch
-from mmengine.hooks import Hook
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmpose.registry import HOOKS
 from torch import Tensor
 
+from hrformer_common.atomic import write_atomic
 from hrformer_common.finite import NonFiniteLossError, check_loss
 from hrformer_common.rng import gather_rng_states, rng_state, set_rng_state
+from .checkpoints import ATOMIC_BACKEND
 
-__all__ = ["NonFiniteLossError", "ResumeRandomnessHook", "StopOnNonFiniteLossHook"]
+__all__ = ["AtomicCheckpointHook", "NonFiniteLossError", "ResumeRandomnessHook",
+           "StopOnNonFiniteLossHook"]
 
 
 @HOOKS.register_module()
@@ -84,3 +104,76 @@ class ResumeRandomnessHook(Hook):
         if self._val_state is not None:
             set_rng_state(self._val_state)
             self._val_state = None
+
+
+class _DeferredRemoval:
+    """A file backend whose `remove` is postponed until `flush` (everything else passes)."""
+
+    def __init__(self, backend) -> None:
+        self.backend, self.pending = backend, []
+
+    def __getattr__(self, name: str):
+        return getattr(self.backend, name)
+
+    def remove(self, filepath: str) -> None:
+        self.pending.append(filepath)
+
+    def flush(self, keep: str | None) -> None:
+        for path in self.pending:
+            if path != keep and self.backend.isfile(path):
+                self.backend.remove(path)
+        self.pending.clear()
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """CheckpointHook with atomic files; old files go only once the new one is complete."""
+
+    def __init__(self, *args, backend_args: dict | None = None, **kwargs) -> None:
+        super().__init__(*args, backend_args=backend_args or {"backend": ATOMIC_BACKEND},
+                         **kwargs)
+
+    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
+        outdated = self._rotate(runner, step)
+        filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
+        runner.message_hub.update_info("last_ckpt", self.last_ckpt)
+        runner.save_checkpoint(self.out_dir, filename, self.file_client_args,
+                               save_optimizer=self.save_optimizer,
+                               save_param_scheduler=self.save_param_scheduler, meta=meta,
+                               by_epoch=self.by_epoch, backend_args=self.backend_args,
+                               **self.args)
+        if not is_main_process():
+            return
+        for path in outdated:  # only now that the new file is complete
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+            elif self.file_backend.isdir(path):  # deepspeed saves folders
+                self.file_backend.rmtree(path)
+        write_atomic(str(self.last_ckpt).encode(), Path(runner.work_dir) / "last_checkpoint")
+
+    def _rotate(self, runner, step: int) -> list[str]:
+        """Record `step` among the kept checkpoints; returns the paths that fall out."""
+        if self.max_keep_ckpts <= 0 or (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+            return []  # keep all, or this step was saved already (best + regular save)
+        outdated = []
+        if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+            oldest = self.keep_ckpt_ids.popleft()
+            outdated.append(self.file_backend.join_path(self.out_dir,
+                                                        self.filename_tmpl.format(oldest)))
+        self.keep_ckpt_ids.append(step)
+        runner.message_hub.update_info("keep_ckpt_ids", list(self.keep_ckpt_ids))
+        return outdated
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        if not hasattr(self, "file_backend"):  # validation without training: nothing saved
+            return super()._save_best_checkpoint(runner, metrics)
+        backend = self.file_backend
+        deferred = _DeferredRemoval(backend)
+        self.file_backend = deferred
+        try:
+            super()._save_best_checkpoint(runner, metrics)  # the previous best is queued
+        finally:
+            self.file_backend = backend
+        if is_main_process():
+            deferred.flush(keep=getattr(self, "best_ckpt_path", None))

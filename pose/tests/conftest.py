@@ -8,7 +8,7 @@ from pathlib import Path
 
 import hrformer_pose  # noqa: F401  (compat fixes must precede mmpose.apis)
 import pytest
-from hrformer_pose.checkpoints import convert_official_state_dict
+from hrformer_pose.checkpoint_keys import convert_official_state_dict
 from hrformer_pose.hrformer import preset
 from hrformer_common.testing import fixture, load_recipe_weights
 from mmengine.config import Config

@@ -6,7 +6,7 @@ from collections import OrderedDict
 import pytest
 import torch
 from conftest import extra_from_layout, layout_of, model_config
-from hrformer_pose.checkpoints import convert_official_state_dict, to_official_state_dict
+from hrformer_pose.checkpoint_keys import convert_official_state_dict, to_official_state_dict
 from hrformer_common.testing import manifest, recipe_state_dict
 from mmpose.apis import init_model
 from mmpose.registry import MODELS

@@ -7,7 +7,7 @@ import shutil
 import pytest
 import torch
 from conftest import COCO_CONFIGS, DEMO_CONFIG, POSE
-from hrformer_pose.checkpoints import AtomicCheckpointHook
+from hrformer_pose.hooks import AtomicCheckpointHook
 from hrformer_pose.device import adapt_to_device
 from hrformer_common.testing import (assert_matches_reference, fixture, manifest, recipe_state_dict,
                               seeded_input)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import COCO_CONFIGS, extra_from_layout, layout_of
 from hrformer_pose.deploy import InferenceNet, load_pose_model
-from hrformer_common.runtime import make_runner
+from hrformer_common.runners import make_runner
 from hrformer_common.testing import (assert_matches_reference, copy_with_card, fixture, manifest,
                                      recipe_state_dict, seeded_input)
 from mmengine.config import Config

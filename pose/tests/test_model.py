@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import build_model, extra_from_layout, layout_of
 from hrformer_pose.backbone import HRT, core_config, local_norm_cfg
-from hrformer_pose.checkpoints import convert_official_state_dict
+from hrformer_pose.checkpoint_keys import convert_official_state_dict
 from hrformer_pose.hrformer import reparameterize_model
 from hrformer_common.testing import assert_matches_reference, fixture, manifest, seeded_input
 from mmengine.structures import InstanceData, PixelData

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import runpy
 import shutil
 import subprocess
@@ -13,14 +14,15 @@ import time
 import hrformer_pose.datasets
 import pytest
 import torch
-from conftest import DEMO_CONFIG, POSE, TEST_CONFIG, data_options
-from hrformer_pose.checkpoints import convert_official_state_dict
+from conftest import DEMO_CONFIG, POSE, TEST_CONFIG, build_model, data_options, layout_of
+from hrformer_pose.checkpoint_keys import convert_official_state_dict
 from hrformer_pose.config_check import ConfigError
 from hrformer_pose.datasets import AnnotationError
 from hrformer_common.checkpoint import CheckpointError, load_checkpoint
 from hrformer_common.testing import manifest, recipe_state_dict
 from hrformer_common.testing.stall import EXPECTED, TIMEOUT_S, stop_rank_1_and_wait
 from mmengine.config import Config
+from mmengine.runner import CheckpointLoader, load_state_dict
 from mmpose.apis import init_model
 from mmpose.registry import DATASETS, MODELS
 
@@ -80,6 +82,24 @@ def test_checkpoint_of_another_variant_is_an_error_naming_the_file(tmp_path):
                                               r"\d{3,} shape mismatches \(backbone\.") as err:
         init_model(str(TEST_CONFIG), str(path), device="cpu")
     assert "does not fit HRT" in str(err.value)
+
+
+def test_checkpoints_read_in_turn_each_name_their_own_file(tmp_path):
+    """The file's name travels with its weights: two files read one after the other, then
+    loaded, each error names its own file (not the one read last)."""
+    micro = convert_official_state_dict(recipe_state_dict(manifest(MICRO)["keys"]))
+    small = convert_official_state_dict(recipe_state_dict(manifest("pose_hrt_small")["keys"]))
+    micro["backbone.conv1.weight"] = torch.zeros(1, 3, 3, 3)
+    files = {tmp_path / "small.pth": (small, r"\d{3,}"), tmp_path / "one_off.pth": (micro, "1")}
+    read = {}
+    for path, (state, _) in files.items():
+        torch.save({"meta": {}, "state_dict": state}, path)
+        read[path] = CheckpointLoader.load_checkpoint(str(path))
+    model = build_model(layout_of(MICRO))
+    for path, (_, count) in files.items():
+        with pytest.raises(CheckpointError, match=rf"{re.escape(str(path))}: 0 tensors "
+                                                  rf"loaded; {count} shape mismatches"):
+            load_state_dict(model, read[path]["state_dict"])
 
 
 # tools/train.py with the shared writer's file object stalling halfway through the second

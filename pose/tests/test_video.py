@@ -13,13 +13,15 @@ from demo.stick_figures import _annotation
 from demo.stick_video import SIZE, figure_frames, make_video
 from hrformer_pose.apis import (IouTracker, PoseTracker, VideoError, VideoSink, VideoSource,
                                 frame_key)
-from hrformer_pose.apis.tracking import box_iou, keypoint_box
+from hrformer_pose.apis.tracking import keypoint_box, xywh_iou
 
 
-def test_box_iou_by_hand():
-    got = box_iou([[0, 0, 10, 10]], [[5, 0, 10, 10], [20, 20, 5, 5], [0, 0, 10, 10]])
-    np.testing.assert_allclose(got, [[50 / 150, 0.0, 1.0]])
-    assert box_iou(np.zeros((0, 4)), [[0, 0, 1, 1]]).shape == (0, 1)
+def test_xywh_iou_by_hand():
+    got = xywh_iou([[0, 0, 10, 10]], [[5, 0, 10, 10], [20, 20, 5, 5], [0, 0, 10, 10],
+                                      [2, 3, 0, 0]])
+    np.testing.assert_allclose(got, [[50 / 150, 0.0, 1.0, 0.0]])
+    assert xywh_iou(np.zeros((0, 4)), [[0, 0, 1, 1]]).shape == (0, 1)
+    np.testing.assert_array_equal(xywh_iou([[4, 4, 0, 0]], [[4, 4, 0, 0]]), [[0.0]])
 
 
 def test_iou_tracker_keeps_ids_and_never_reuses_them():

@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 import hrformer_pose  # noqa: E402,F401  (safe loading of mmengine checkpoints)
-from hrformer_pose.checkpoints import (OFFICIAL_HEAD, convert_official_state_dict,  # noqa: E402
-                                       to_official_state_dict)
+from hrformer_pose.checkpoint_keys import (OFFICIAL_HEAD,  # noqa: E402
+                                           convert_official_state_dict, to_official_state_dict)
 from hrformer_common.checkpoint import (load_checkpoint, save_atomic,  # noqa: E402
                                                state_dict_of)
 from hrformer_pose.mmpose_layout import from_mmpose_layout, to_mmpose_layout  # noqa: E402

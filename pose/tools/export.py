@@ -21,7 +21,8 @@ import shared_package  # noqa: E402,F401  (stops here if hrformer_common is miss
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose.apis)
 from hrformer_pose.deploy import OUTPUT_NAMES, inference_model, input_size  # noqa: E402
-from hrformer_common.runtime import add_export_args, export_and_verify  # noqa: E402
+from hrformer_common.cli import add_export_args  # noqa: E402
+from hrformer_common.export import export_and_verify  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 

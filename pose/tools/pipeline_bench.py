@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from hrformer_common.benchmark import aligned, cpu_has_native_bf16, cpu_line
-from hrformer_common.runtime import BACKENDS, PRECISIONS, check_choice
+from hrformer_common.runners import BACKENDS, PRECISIONS, check_choice
 from hrformer_pose.apis import PoseInferencer, build_detector
 from hrformer_pose.apis.torchvision_detector import untrained_model
 from hrformer_pose.deploy import InferenceNet, input_size, load_pose_model

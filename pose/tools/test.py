@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
-from hrformer_pose.checkpoints import HEAD, OFFICIAL_HEAD  # noqa: E402
+from hrformer_pose.checkpoint_keys import HEAD, OFFICIAL_HEAD  # noqa: E402
 from hrformer_pose.hrformer import reparameterize_model  # noqa: E402
 from hrformer_common.dist import run_reporting_stalls  # noqa: E402
 from hrformer_pose.device import adapt_to_device, init_cpu_process_group  # noqa: E402
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
     init_cpu_process_group(args.launcher)
     runner = Runner.from_cfg(build_config(args))
     # The original's head keys (`keypoint_head.*`) are renamed while loading (see
-    # hrformer_pose/checkpoints.py and tools/convert_official_checkpoint.py).
+    # hrformer_pose/checkpoint_keys.py and tools/convert_official_checkpoint.py).
     runner.load_checkpoint(args.checkpoint, map_location="cpu",
                            revise_keys=[(r"^module\.", ""), ("^" + re.escape(OFFICIAL_HEAD), HEAD)])
     reparameterize_model(runner.model)  # evaluation only: BatchNorm folded once, before the loop

@@ -10,7 +10,7 @@ from PIL import Image
 
 from hrformer_common.testing import (assert_matches_reference, copy_with_card, fixture,
                                      seeded_input)
-from hrformer_common.runtime import make_runner
+from hrformer_common.runners import make_runner
 from test_released_checkpoint import MICRO, write_released_checkpoint
 from lib.models import build_segmentor
 from lib.segmentor.configured_segmentor import resolve_backbone

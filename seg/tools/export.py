@@ -19,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
-from hrformer_common.runtime import add_export_args, export_and_verify  # noqa: E402
+from hrformer_common.cli import add_export_args  # noqa: E402
+from hrformer_common.export import export_and_verify  # noqa: E402
 from lib.apis import deploy  # noqa: E402
 
 

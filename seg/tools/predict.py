@@ -34,9 +34,10 @@ sys.path.insert(0, str(SEG_ROOT))
 import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
 from hrformer_common.atomic import atomic_path  # noqa: E402
+from hrformer_common.cli import add_runtime_args, exit_on_bad_input  # noqa: E402
 from hrformer_common.images import find_images  # noqa: E402
 from hrformer_common.outputs import check_output_dir, result_names  # noqa: E402
-from hrformer_common.runtime import add_runtime_args, check_choice, exit_on_bad_input  # noqa: E402
+from hrformer_common.runners import check_choice  # noqa: E402
 from lib.apis import SegInferencer, deploy  # noqa: E402
 from lib.apis.inferencer import AUTO_SLIDE_PIXELS, MODES  # noqa: E402
 

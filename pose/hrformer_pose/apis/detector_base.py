@@ -26,10 +26,6 @@ class DetectorError(ValueError):
     """A detector spec, file or input that cannot be used; the message names it."""
 
 
-def no_boxes() -> np.ndarray:
-    return np.zeros((0, BOX_COLUMNS), np.float32)
-
-
 def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
     """(N, 4) `x, y, w, h` -> (N, 4) `x1, y1, x2, y2`."""
     return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:4]], axis=1)

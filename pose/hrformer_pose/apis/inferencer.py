@@ -14,7 +14,6 @@ batch), `postprocess` (decode, back to image pixels, person score). The steps ar
 """
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -24,10 +23,9 @@ import torch
 from mmengine.config import Config
 
 from hrformer_common.images import read_image
-from hrformer_common.model_card import ModelCard
-from hrformer_common.runtime import Runner, check_choice, export_onnx, make_runner
+from hrformer_common.runners import check_choice, make_runner
 
-from ..deploy import OUTPUT_NAMES, InferenceNet, inference_model, input_size
+from ..deploy import OUTPUT_NAMES, inference_model, input_size
 from .detector_base import PersonDetector, check_image
 from .detectors import build_detector
 from .drawing import draw_people
@@ -59,23 +57,6 @@ def detector_options(spec: str, backend: str, device: str, threads: int | None,
             and backend in YOLOX_BACKENDS:
         options["backend"] = backend
     return options
-
-
-def network_runner(net: InferenceNet, card: ModelCard, input_hw: tuple[int, int], backend: str,
-                   precision: str, *, onnx: str | Path | None = None, threads: int | None = None,
-                   compile: bool = False) -> Runner:
-    """The pose network on `backend`. Without an `onnx` file the runtimes get one exported
-    at the input size (fixed height and width: faster under both runtimes than the dynamic
-    export, which pads windows at run time), read once and then deleted."""
-    if backend == "torch" or onnx is not None:
-        return make_runner(backend, precision, model=net, onnx_path=onnx,
-                           output_names=OUTPUT_NAMES, compile=compile, threads=threads,
-                           card=card)
-    with tempfile.TemporaryDirectory(prefix="hrformer_pose_") as folder:
-        path = Path(folder) / "pose.onnx"
-        export_onnx(net, path, OUTPUT_NAMES, input_hw, dynamic_hw=False, card=card)
-        return make_runner(backend, precision, onnx_path=path, output_names=OUTPUT_NAMES,
-                           compile=compile, threads=threads, card=card)
 
 
 class PoseInferencer:
@@ -111,8 +92,11 @@ class PoseInferencer:
                                     device=device)
         self.dataset_meta: dict = net.estimator.dataset_meta
         self.decoder = net.estimator.head.decoder
-        self.runner = network_runner(net, card, input_size(cfg), backend, precision, onnx=onnx,
-                                     threads=threads, compile=compile)
+        # Without `onnx` the runtimes get the network exported at the input size (fixed
+        # height and width: faster than a dynamic export, which pads windows at run time).
+        self.runner = make_runner(backend, precision, model=net, onnx_path=onnx,
+                                  output_names=OUTPUT_NAMES, compile=compile, threads=threads,
+                                  export_size=input_size(cfg), card=card)
 
     def describe(self) -> str:
         """What runs, for logs."""

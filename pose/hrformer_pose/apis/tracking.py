@@ -7,23 +7,22 @@ none by `iou_thr` starts a new track. Ids are never reused.
 from __future__ import annotations
 
 import numpy as np
+import torch
+from torchvision.ops import box_iou
 
+from .detector_base import xywh_to_xyxy
 from .inferencer import Person, PoseInferencer
 
 KEYPOINT_BOX_EXPANSION = 1.25  # keypoints span less than the person: widen their box
 MIN_BOX_SIDE = 1.0
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, M) IoU of (N, 4) and (M, 4) `x, y, w, h` boxes."""
-    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
-    left = np.maximum(a[:, None, 0], b[None, :, 0])
-    top = np.maximum(a[:, None, 1], b[None, :, 1])
-    right = np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
-    bottom = np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
-    inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
-    union = a[:, None, 2] * a[:, None, 3] + b[None, :, 2] * b[None, :, 3] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+def xywh_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) IoU of (N, 4) and (M, 4) `x, y, w, h` boxes; 0 for two empty boxes (which
+    torchvision gives as 0 / 0)."""
+    corners = [torch.from_numpy(xywh_to_xyxy(np.asarray(boxes, np.float64).reshape(-1, 4)))
+               for boxes in (a, b)]
+    return np.nan_to_num(box_iou(*corners).numpy(), nan=0.0)
 
 
 def keypoint_box(person: Person, image_hw: tuple[int, int], kpt_thr: float) -> np.ndarray | None:
@@ -59,7 +58,7 @@ class IouTracker:
         decreasing IoU (at least `iou_thr`); the other boxes get new ids."""
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
         ids: list[int | None] = [None] * len(boxes)
-        overlaps = box_iou(boxes, self.previous_boxes)
+        overlaps = xywh_iou(boxes, self.previous_boxes)
         for flat in np.argsort(-overlaps, axis=None, kind="stable"):
             i, j = np.unravel_index(flat, overlaps.shape)
             if overlaps[i, j] < self.iou_thr:

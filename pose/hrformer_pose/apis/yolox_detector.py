@@ -15,12 +15,11 @@ ratio (bilinear), placed top-left on an H x W canvas of gray 114.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Sequence
 
 import numpy as np
-import torch
 
-from hrformer_common.runtime import openvino_core
+from hrformer_common.runners import make_runner
 
 from .detector_base import DetectionLimits, DetectorError, PersonDetector
 
@@ -107,55 +106,22 @@ def output_convention(outputs: Outputs, cells: np.ndarray, strides: np.ndarray
         "[1, K, 5] and optionally labels [1, K]")
 
 
-def _fixed_size(dims: list, path: Path) -> tuple[int, int]:
+def _fixed_size(dims: Sequence[int | None], path: Path) -> tuple[int, int]:
     """(H, W) of a 1 x 3 x H x W input with fixed sides."""
+    dims = list(dims)
     if len(dims) != 4 or dims[1] != 3 or not all(isinstance(d, int) and d > 0 for d in dims[2:]):
         raise DetectorError(f"yolox:{path}: expected an image input 1 x 3 x H x W with fixed H "
                             f"and W (the input size is read from the file), got {dims}")
     return dims[2], dims[3]
 
 
-def _image_input(names: list[str], path: Path) -> int:
+def _image_input(names: Sequence[str], path: Path) -> str:
     if IMAGE_INPUT in names:
-        return names.index(IMAGE_INPUT)
+        return IMAGE_INPUT
     if len(names) != 1:
-        raise DetectorError(f"yolox:{path}: inputs {names}; expected one image input "
+        raise DetectorError(f"yolox:{path}: inputs {list(names)}; expected one image input "
                             f"(named {IMAGE_INPUT!r} in the published files)")
-    return 0
-
-
-def _open_onnxruntime(path: Path, threads: int) -> tuple[tuple[int, int], Callable]:
-    import onnxruntime as ort
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    inputs = session.get_inputs()
-    image = inputs[_image_input([i.name for i in inputs], path)]
-    names = [o.name for o in session.get_outputs()]
-
-    def run(x: np.ndarray) -> Outputs:
-        return dict(zip(names, session.run(names, {image.name: x})))
-
-    dims = [d if isinstance(d, int) else None for d in image.shape]  # named when not fixed
-    return _fixed_size(dims, path), run
-
-
-def _open_openvino(path: Path, threads: int) -> tuple[tuple[int, int], Callable]:
-    core = openvino_core()
-    model = core.read_model(str(path))
-    index = _image_input([i.get_any_name() for i in model.inputs], path)
-    dims = [d.get_length() if d.is_static else None
-            for d in model.inputs[index].get_partial_shape()]
-    input_hw = _fixed_size(dims, path)
-    compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads,
-                                                 "INFERENCE_PRECISION_HINT": "f32"})
-    request = compiled.create_infer_request()
-
-    def run(x: np.ndarray) -> Outputs:
-        results = request.infer({index: x})
-        return {out.get_any_name(): np.array(results[out]) for out in compiled.outputs}
-
-    return input_hw, run
+    return names[0]
 
 
 class YoloxDetector(PersonDetector):
@@ -169,14 +135,13 @@ class YoloxDetector(PersonDetector):
             raise DetectorError(f"yolox backend {backend!r}; expected one of {list(BACKENDS)}")
         if not self.path.is_file():
             raise FileNotFoundError(f"yolox: ONNX model not found: {self.path}")
-        opener = _open_onnxruntime if backend == "onnxruntime" else _open_openvino
         try:
-            self.input_hw, self._run = opener(self.path, threads or torch.get_num_threads())
-        except DetectorError:
-            raise
+            self.runner = make_runner(backend, "fp32", onnx_path=self.path, threads=threads)
         except Exception as err:  # the runtimes raise their own types; name the file
             raise DetectorError(f"yolox:{self.path}: {backend} cannot open it as an ONNX model: "
                                 f"{str(err).strip().splitlines()[0]}") from err
+        self.image_input = _image_input(self.runner.input_names, self.path)
+        self.input_hw = _fixed_size(self.runner.input_dims[self.image_input], self.path)
         self.cells, self.strides = anchor_grid(self.input_hw)
         gray = np.full((*self.input_hw, 3), PAD_VALUE, np.uint8)
         try:
@@ -190,7 +155,8 @@ class YoloxDetector(PersonDetector):
         return letterbox(image, self.input_hw)
 
     def inference(self, x: np.ndarray) -> Outputs:
-        return self._run(x)
+        outputs = self.runner({self.image_input: x})
+        return {name: value.numpy() for name, value in outputs.items()}
 
     def postprocess(self, outputs: Outputs, ratio: float, image_hw: tuple[int, int]
                     ) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from typing import Callable
 from torch import Tensor, nn
 
 from hrformer_common.model_card import ModelCard
-from hrformer_common.runtime import Runner
+from hrformer_common.runners import Runner
 from ..models import SEGMENTORS, build_segmentor
 from ..models.backbones.hrformer import reparameterize_model
 from ..segmentor.checkpoints import load_segmentor_checkpoint

@@ -19,7 +19,7 @@ from PIL import Image
 from torch import Tensor
 
 from hrformer_common.images import load_pixels
-from hrformer_common.runtime import Runner, check_choice, make_runner
+from hrformer_common.runners import Runner, check_choice, make_runner
 from ..datasets import build_mapper, build_normalize
 from ..datasets.labels import colorize
 from ..segmentor.inference import (check_window, default_stride, labels_from_scores,
