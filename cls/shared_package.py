@@ -1,8 +1,5 @@
-"""Every command of cls/ imports this first: cls/ needs the shared package `hrformer_common`,
-installed from the HRFormer repository's `common/` (`make install` does it), and without it
-a command stops with this one line instead of an ImportError."""
+"""Imported first by every cls command: one line instead of an ImportError without the package."""
 try:
-    import hrformer_common  # noqa: F401
+    import hrformer_common  # noqa: F401  (installed from the repository's common/: make install)
 except ImportError:
-    raise SystemExit("cls needs the package hrformer_common: pip install <HRFormer repository>/common"
-                     " (make install does it at the repository root)") from None
+    raise SystemExit("cls needs hrformer_common: pip install <HRFormer repository>/common") from None

@@ -222,3 +222,9 @@ def check_top_readme(repository: Path, tasks: Sequence[str]) -> None:
     pushed = [*lines[:fence], *[""] * FIRST_SCREEN, *lines[fence:]]
     assert command_problems(repository, job_commands(pushed[:FIRST_SCREEN]), tasks) == [
         f"{last}: no {job} command" for job in JOBS]
+
+
+def check_readme(subproject: Path) -> None:
+    """Both checks of a subproject's README: its commands first, its Layout last and exact."""
+    check_readme_commands(subproject)
+    check_readme_layout(subproject)
