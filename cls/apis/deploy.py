@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Sequence
 
 from torch import nn
 
@@ -17,6 +18,7 @@ from models import MODEL_NAMES, HRFormerClassifier, build_model, create_model
 from models.hrformer import reparameterize_model
 
 OUTPUT_NAMES = ("logits",)
+IMAGENET_CLASSES = 1000
 INPUT_LAYOUT = "NCHW float32 RGB, ImageNet mean/std (main.py's evaluation transform)"
 
 
@@ -32,13 +34,15 @@ def resolve_model(model: str) -> tuple[str | None, str | None]:
                      "file (.yaml)")
 
 
-def load_classifier(model: str, checkpoint: str) -> nn.Module:
+def load_classifier(model: str, checkpoint: str) -> tuple[HRFormerClassifier, list[str]]:
     """The classifier `model` names (a released variant, or a yacs config file) with the
-    weights of a released-layout checkpoint (`{"model": ...}` or a bare state dict), in eval
-    mode, not yet folded (see `inference_model`). The class count comes from the checkpoint's
-    `classifier.weight`."""
+    weights of a released-layout checkpoint (`{"model": ...}` or a bare state dict, a file or a
+    URL), in eval mode, not yet folded (see `inference_model`), and the class names the
+    checkpoint stores (main.py stores the image folders'; empty for the released files). The
+    class count comes from the checkpoint's `classifier.weight`."""
     variant, cfg = resolve_model(model)
-    state = state_dict_of(load_checkpoint(checkpoint), checkpoint)
+    content = load_checkpoint(checkpoint)
+    state = state_dict_of(content, checkpoint)
     if "classifier.weight" not in state:
         raise CheckpointError(f"{checkpoint}: no 'classifier.weight' (not a classifier "
                               "checkpoint)")
@@ -50,7 +54,19 @@ def load_classifier(model: str, checkpoint: str) -> nn.Module:
     if not isinstance(classifier, HRFormerClassifier):
         raise ValueError(f"{cfg}: not an HRFormer classifier (MODEL.TYPE must be 'hrt')")
     load_weights(classifier, state, checkpoint)
-    return classifier.eval()
+    return classifier.eval(), stored_class_names(content, num_classes, checkpoint)
+
+
+def stored_class_names(content: dict, num_classes: int, source: str) -> list[str]:
+    """The checkpoint's `class_names` (a list of str, one per class), or [] without them."""
+    names = content.get("class_names")
+    if names is None:
+        return []
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names) \
+            or len(names) != num_classes:
+        raise CheckpointError(f"{source}: 'class_names' must be {num_classes} strings (one "
+                              f"per class of its classifier), got {str(names)[:80]}")
+    return list(names)
 
 
 def inference_model(model: str, checkpoint: str, *, input_size: tuple[int, int] | None = None,
@@ -59,17 +75,20 @@ def inference_model(model: str, checkpoint: str, *, input_size: tuple[int, int] 
     (`reparameterize_model`: BatchNorm folded once, refuses training), on `device`, and its
     model card, taken before the fold (the checkpoint's own values); `input_size` None: the
     card allows any size."""
-    classifier = load_classifier(model, checkpoint)
-    card = model_card(classifier, model, input_size)
+    classifier, names = load_classifier(model, checkpoint)
+    card = model_card(classifier, model, input_size, names)
     return reparameterize_model(classifier).to(device), card
 
 
-def model_card(classifier: HRFormerClassifier, model: str,
-               input_size: tuple[int, int] | None) -> ModelCard:
+def model_card(classifier: HRFormerClassifier, model: str, input_size: tuple[int, int] | None,
+               names: Sequence[str] = ()) -> ModelCard:
     """The card of a loaded classifier (before folding), as export writes it and a run with
-    an exported file checks it; `input_size` None: any size."""
+    an exported file checks it; `input_size` None: any size; `names`: the checkpoint's class
+    names, else timm's ImageNet-1k descriptions for 1000 classes, else none."""
+    num_classes = classifier.classifier.out_features
+    labels = names or (class_names(num_classes, None) if num_classes == IMAGENET_CLASSES else ())
     return ModelCard.of(classifier, task="cls", variant=Path(model).stem,
-                        num_classes=classifier.classifier.out_features, outputs=OUTPUT_NAMES,
+                        num_classes=num_classes, outputs=OUTPUT_NAMES, labels=labels,
                         input_layout=INPUT_LAYOUT,
                         input_size=None if input_size is None else
                         f"{input_size[0]}x{input_size[1]}")
@@ -87,7 +106,7 @@ def eval_transform(model: str, input_size: int):
     return build_transform(config, is_train=False)
 
 
-def class_names(num_classes: int, names: str | Path | list[str] | None) -> list[str]:
+def class_names(num_classes: int, names: str | Path | Sequence[str] | None) -> list[str]:
     """The names of the classes: `names` (a list, or a file with one name per line); timm's
     ImageNet-1k descriptions for a 1000-class model; the class index otherwise."""
     source = "class_names"
@@ -98,7 +117,7 @@ def class_names(num_classes: int, names: str | Path | list[str] | None) -> list[
         if len(names) != num_classes:
             raise ValueError(f"{source}: {len(names)} names for a {num_classes}-class model")
         return [str(n) for n in names]
-    if num_classes == 1000:
+    if num_classes == IMAGENET_CLASSES:
         from timm.data import ImageNetInfo
         info = ImageNetInfo()
         return [info.index_to_description(i) for i in range(num_classes)]

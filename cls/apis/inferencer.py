@@ -35,7 +35,8 @@ class ClsInferencer:
     "onnxruntime" or "openvino" (`onnx`: an exported file, else the checkpoint is exported
     to a temporary file), `precision` "fp32" or "bf16", `threads` (torch's count is
     process-wide), `device` (torch only). `class_names`: a list or a file with one name per
-    line (default: timm's ImageNet names for 1000 classes, the index otherwise). The model is
+    line (default: the names the checkpoint stores (main.py stores the image folders'), else
+    timm's ImageNet names for 1000 classes, else the index). The model is
     loaded, its card taken and folded once; the inferencer is reusable across calls.
     """
 
@@ -53,7 +54,9 @@ class ClsInferencer:
         self.input_size = tuple(self.transform(Image.new("RGB", (8, 8))).shape[-2:])
         net, self.card = deploy.inference_model(model, checkpoint, input_size=self.input_size,
                                                 device=device)
-        self.class_names = deploy.class_names(net.classifier.out_features, class_names)
+        # the caller's names, else the checkpoint's (its card's), else ImageNet's or indices
+        self.class_names = deploy.class_names(net.classifier.out_features,
+                                              class_names or self.card.labels or None)
         self.topk = min(topk, len(self.class_names))
         self.batch_size = batch_size
         self.runner: Runner = make_runner(

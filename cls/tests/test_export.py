@@ -61,8 +61,8 @@ def test_tools_load_the_classifier_folded(micro_onnx) -> None:
     cfg, ckpt, _ = micro_onnx
     model, card = deploy.inference_model(str(cfg), str(ckpt))
     assert not [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    loaded = deploy.load_classifier(str(cfg), str(ckpt))
-    assert card == deploy.model_card(loaded, str(cfg), None)
+    loaded, names = deploy.load_classifier(str(cfg), str(ckpt))
+    assert card == deploy.model_card(loaded, str(cfg), None, names)
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in loaded.modules())
     with pytest.raises(RuntimeError, match="folded for inference"):
         model.train()

@@ -168,3 +168,31 @@ def test_bad_input_on_the_command_line_exits_2_without_a_traceback(tmp_path) -> 
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip() == (f"predict.py: error: --out {tmp_path / 'out'}: expected a "
                                    "file name ending in .csv or .json")
+
+
+def test_class_names_stored_in_the_checkpoint_name_the_results_and_the_export(micro, tmp_path,
+                                                                              capsys) -> None:
+    """Issue 23: a fine-tuned checkpoint carries its folders' class names; the inferencer, the
+    predict table and the exported model card use them (the caller's names still win)."""
+    import torch
+    from hrformer_common.checkpoint import load_checkpoint
+    from hrformer_common.model_card import read_card
+    from tools import export
+    cfg, ckpt = micro
+    names = [f"class_{chr(ord('a') + i)}" for i in range(10)]
+    named = tmp_path / "named.pth"
+    torch.save({"model": load_checkpoint(ckpt)["model"], "class_names": names}, named)
+    photo = sample_photos()[1]
+    result = ClsInferencer(str(cfg), str(named), topk=3, threads=1)(photo)
+    assert [t["name"] for t in result["topk"]] == [names[t["class_id"]] for t in result["topk"]]
+    given = ClsInferencer(str(cfg), str(named), topk=1, class_names=list("0123456789"))(photo)
+    assert given["topk"][0]["name"] == str(given["topk"][0]["class_id"])
+    rows = predict.main([str(photo), "--model", str(cfg), "--checkpoint", str(named),
+                         "--topk", "1", "--out", str(tmp_path / "p.json"), "--threads", "1"])
+    assert rows[0]["topk"][0]["name"] == names[rows[0]["topk"][0]["class_id"]]
+    assert export.main(["--model", str(cfg), "--checkpoint", str(named), "--input-size", "32",
+                        "--out", str(tmp_path / "named.onnx")]) == 0
+    assert read_card(tmp_path / "named.onnx").labels == tuple(names)
+    torch.save({"model": load_checkpoint(ckpt)["model"], "class_names": names[:3]}, named)
+    with pytest.raises(ValueError, match=r"named.pth: 'class_names' must be 10 strings"):
+        ClsInferencer(str(cfg), str(named))

@@ -5,9 +5,9 @@
 
 A thin command line over `apis.ClsInferencer` (same results): images are read upright (EXIF
 orientation), 16-bit files scaled to 8 bits, and go through main.py's evaluation transform.
-A folder is searched recursively, with a progress bar. Names are timm's ImageNet-1k
-descriptions for 1000-class checkpoints, the class index otherwise (or `--class-names FILE`,
-one name per line). `--backend onnxruntime|openvino` runs the network there (`--onnx FILE`,
+A folder is searched recursively, with a progress bar. Names are those the checkpoint
+stores (a fine-tuned one: its image folders'), else timm's ImageNet-1k descriptions for
+1000-class checkpoints, else the class index (or `--class-names FILE`, one name per line). `--backend onnxruntime|openvino` runs the network there (`--onnx FILE`,
 or exported from the checkpoint first); `--precision bf16` in bfloat16. Bad input ends with
 `predict.py: error: ...` and exit status 2; `--out` is checked before any work.
 """

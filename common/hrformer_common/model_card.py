@@ -59,17 +59,23 @@ class ModelCard:
     architecture: str
     weights: str
     input_size: str | None = None
+    labels: tuple[str, ...] = ()   # class names (cls, seg) or keypoint names (pose), if known
 
     @classmethod
     def of(cls, model: nn.Module, *, task: str, variant: str, num_classes: int,
-           outputs: Sequence[str], input_layout: str, input_size: str | None) -> ModelCard:
+           outputs: Sequence[str], input_layout: str, input_size: str | None,
+           labels: Sequence[str] = ()) -> ModelCard:
         """The card of `model` as loaded from its checkpoint, before any inference folding
         (its state dict is then the checkpoint's values, the same on every machine).
-        `input_size`: the size a run feeds ("HxW"), or None for images of any size."""
+        `input_size`: the size a run feeds ("HxW"), or None for images of any size. `labels`:
+        the names of the classes or keypoints, one per output channel."""
+        if labels and len(labels) != num_classes:
+            raise ValueError(f"{variant}: {len(labels)} names for {num_classes} "
+                             f"{'keypoints' if task == 'pose' else 'classes'}")
         state = model.state_dict()
         return cls(task, variant, int(num_classes), tuple(outputs), input_layout,
                    tuple(window_sizes(model)), architecture_fingerprint(state),
-                   weights_fingerprint(state), input_size)
+                   weights_fingerprint(state), input_size, tuple(str(n) for n in labels))
 
     def metadata(self) -> dict[str, str]:
         return {KEY_PREFIX + k: json.dumps(v) for k, v in asdict(self).items()}
@@ -81,7 +87,7 @@ class ModelCard:
         for f in fields(cls):
             raw = props.get(KEY_PREFIX + f.name)
             if raw is None:
-                if f.name == "input_size":
+                if f.name in ("input_size", "labels"):  # optional (older files: no labels)
                     continue
                 return None
             value = json.loads(raw)
@@ -100,6 +106,9 @@ class ModelCard:
         elif self.weights != expected.weights:
             found.append("weights: the file was exported from other weights than the "
                          "checkpoint of this run")
+        if self.labels and expected.labels and self.labels != expected.labels:
+            found.append(f"labels: the file names {list(self.labels[:5])}..., the run "
+                         f"{list(expected.labels[:5])}...")
         if self.input_size is not None and expected.input_size != self.input_size:
             want = expected.input_size or "images of any size"
             found.append(f"input size: the file was traced at a fixed {self.input_size}; this "
