@@ -45,7 +45,7 @@ class ClsInferencer:
                  backend: str = "torch", precision: str = "fp32", onnx: str | None = None,
                  threads: int | None = None, device: str = "cpu", compile: bool = False,
                  batch_size: int = 8) -> None:
-        check_choice(backend, precision, device)
+        check_choice(backend, precision, device, onnx, threads)
         if topk < 1 or batch_size < 1:
             raise ValueError(f"topk={topk}, batch_size={batch_size}: expected at least 1")
         if threads:

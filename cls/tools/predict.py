@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
-    check_choice(args.backend, args.precision, args.device)
+    check_choice(args.backend, args.precision, args.device, args.onnx, args.threads)
     output = check_output_file(args.out, OUTPUT_SUFFIXES, "--out") if args.out else None
     images = find_images(Path(args.images))  # before loading the model
     classify = ClsInferencer(args.model, args.checkpoint,

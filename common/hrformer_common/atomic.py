@@ -3,7 +3,10 @@
 A file is written to a temporary file in the same folder, flushed, fsynced and renamed over
 its final name, so a reader sees the old file or the new one, whole, never a part. A full disk
 gives "could not write <path>: no space left on device" and leaves the previous file intact.
-Temporary files that a killed writer left behind are removed by the next write to that path.
+Temporary files that a killed writer left behind are removed by the next write to that path;
+those of a writer that is still running (another process on this machine) are left alone.
+A result that must not replace anything (`replace=False`) is linked into place, which fails
+when a file of that name appeared meanwhile (another run writing the same result).
 """
 from __future__ import annotations
 
@@ -24,13 +27,56 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}{TEMP_INFIX}{os.getpid()}")
 
 
+class FileAppearedError(FileExistsError):
+    """A result file that another writer created while this one was writing it."""
+
+
+def _running(pid_text: str) -> bool:
+    """Whether the process that named a temporary file (its pid) still runs here."""
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # this process's own leftover: it is not writing it now
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    except OverflowError:
+        return False
+    return True
+
+
 def remove_stale_temps(path: str | Path) -> list[Path]:
-    """Delete temporary files of earlier, killed writes of `path` (one writer per path)."""
+    """Delete temporary files of earlier, killed writes of `path`; a temporary file of a
+    process that still runs (a concurrent writer) is kept."""
     path = Path(path)
-    stale = sorted(path.parent.glob(f".{path.name}{TEMP_INFIX}*"))
+    stale = sorted(t for t in path.parent.glob(f".{path.name}{TEMP_INFIX}*")
+                   if not _running(t.name.rpartition(TEMP_INFIX)[2]))
     for temp in stale:
         temp.unlink(missing_ok=True)
     return stale
+
+
+def _place(temp: Path, path: Path, replace: bool) -> None:
+    """Move the finished `temp` to `path`; without `replace`, never over an existing file."""
+    if replace:
+        os.replace(temp, path)
+        return
+    try:
+        os.link(temp, path)  # atomic, and fails if `path` exists
+    except FileExistsError:
+        raise FileAppearedError(f"{path} appeared while this run was writing it (another "
+                                "run writing the same result?); it was left as it is") from None
+    except OSError:  # no hard links on this file system: check, then rename
+        if path.exists():
+            raise FileAppearedError(f"{path} appeared while this run was writing it; it was "
+                                    "left as it is") from None
+        os.replace(temp, path)
+        return
+    temp.unlink()
 
 
 def is_disk_full(err: BaseException | None) -> bool:
@@ -66,9 +112,10 @@ def _fsync_file(path: Path) -> None:
 
 
 @contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, replace: bool = True) -> Iterator[Path]:
     """A temporary path to write (by any library that takes a file name); once the block ends
-    without an error the file is fsynced and renamed to `path`."""
+    without an error the file is fsynced and renamed to `path`. `replace=False`: a file at
+    `path` (one that appeared after the caller checked) is never replaced; FileAppearedError."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path)
@@ -78,7 +125,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         if not temp.is_file():
             raise FileNotFoundError(f"nothing was written to {temp} (for {path})")
         _fsync_file(temp)
-        os.replace(temp, path)
+        _place(temp, path, replace)
     except BaseException as err:
         temp.unlink(missing_ok=True)
         if is_disk_full(err):
@@ -89,20 +136,20 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_file(path: str | Path) -> Iterator[io.BufferedWriter]:
+def atomic_file(path: str | Path, replace: bool = True) -> Iterator[io.BufferedWriter]:
     """A binary file object whose content replaces `path` only once it is complete and on
     disk (see `atomic_path`)."""
-    with atomic_path(path) as temp, open(temp, "wb") as f:
+    with atomic_path(path, replace) as temp, open(temp, "wb") as f:
         yield f
         f.flush()
 
 
-def write_atomic(data: bytes, path: str | Path) -> None:
-    """Write `data` to `path` atomically."""
-    with atomic_file(path) as f:
+def write_atomic(data: bytes, path: str | Path, replace: bool = True) -> None:
+    """Write `data` to `path` atomically (`replace=False`: see `atomic_path`)."""
+    with atomic_file(path, replace) as f:
         f.write(data)
 
 
-def write_text_atomic(text: str, path: str | Path) -> None:
-    """Write `text` (UTF-8) to `path` atomically."""
-    write_atomic(text.encode(), path)
+def write_text_atomic(text: str, path: str | Path, replace: bool = True) -> None:
+    """Write `text` (UTF-8) to `path` atomically (`replace=False`: see `atomic_path`)."""
+    write_atomic(text.encode(), path, replace)

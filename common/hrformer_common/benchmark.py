@@ -27,6 +27,7 @@ from typing import Mapping, Sequence
 
 import torch
 
+from .cli import positive_int
 from .tables import destination_problem, write_rows
 from .timing import (RUNTIME_BACKENDS, TORCH_BACKENDS, Case, Prepare, TaskModel,
                      measure_isolated)
@@ -121,13 +122,6 @@ def cpu_has_native_bf16() -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: expected a positive integer")
-    return value
-
-
 def _non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -156,17 +150,17 @@ class Bench:
         p.add_argument("--attention", nargs="+", default=["sdpa"], choices=["sdpa", "math"])
         p.add_argument("--backends", nargs="+", default=["eager"], choices=BACKENDS)
         p.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "bf16"])
-        p.add_argument("--batch-size", type=_positive, default=8)
-        p.add_argument("--input-size", type=_positive, nargs="+", default=None,
+        p.add_argument("--batch-size", type=positive_int, default=8)
+        p.add_argument("--input-size", type=positive_int, nargs="+", default=None,
                        help="one value (square) or height width (default: each model's own)")
         p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
         p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
                        help="NHWC activations (the backbone's default)")
         p.add_argument("--with-cp", action="store_true")
-        p.add_argument("--iters", type=_positive, default=3)
+        p.add_argument("--iters", type=positive_int, default=3)
         p.add_argument("--warmup", type=_non_negative, default=1)
-        p.add_argument("--rounds", type=_positive, default=1, help="interleaved rounds per row")
-        p.add_argument("--threads", type=_positive, default=torch.get_num_threads(),
+        p.add_argument("--rounds", type=positive_int, default=1, help="interleaved rounds per row")
+        p.add_argument("--threads", type=positive_int, default=torch.get_num_threads(),
                        help="CPU threads of torch and the runtimes (default: torch's)")
         p.add_argument("--json", type=Path, help="also write the rows here (for `python -m "
                                                  "hrformer_common.tables`)")

@@ -9,6 +9,17 @@ from typing import Callable
 from .runners import BACKENDS, PRECISIONS
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 1")
+    return value
+
+
 def add_runtime_args(parser: argparse.ArgumentParser) -> None:
     """The runtime flags of the predict and demo commands."""
     parser.add_argument("--backend", choices=BACKENDS, default="torch")
@@ -16,7 +27,7 @@ def add_runtime_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compile", action="store_true", help="torch.compile (backend torch)")
     parser.add_argument("--onnx", help="an exported model for onnxruntime / openvino "
                                        "(default: export the checkpoint to a temporary file)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (backend torch)")
 
 

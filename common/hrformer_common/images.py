@@ -1,4 +1,5 @@
-"""The images a command was given, and reading one as the models expect it (PIL; numpy).
+"""The images a command was given, reading one as the models expect it (PIL; numpy), and
+the files a folder run skips because they cannot be read.
 
 `read_image` decodes with PIL, as the cls and seg data loaders do (so an 8-bit file gives the
 pixels training saw), and also takes what users' photos bring: the EXIF orientation of phone
@@ -8,7 +9,10 @@ truncated JPEG) is an error naming it.
 """
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -20,18 +24,49 @@ class ImageReadError(OSError):
     """An image file that cannot be decoded (missing, truncated, not an image)."""
 
 
-def find_images(path: Path) -> list[Path]:
-    """The image itself, or every image below a folder (sorted); an error naming the path
-    when there is none."""
+def find_images(path: Path, exclude: Sequence[Path] = ()) -> list[Path]:
+    """The image itself, or every image file below a folder (sorted); an error naming the
+    path when there is none. A folder is never an image, whatever its name (`album.png/`);
+    nothing below a folder of `exclude` (the run's output folder) is taken, so a run never
+    reads its own results back."""
     path = Path(path)
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such image or folder")
-    images = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    left_out = [Path(e).resolve() for e in exclude]
+    images = sorted(p for p in path.rglob("*")
+                    if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                    and not any(p.resolve().is_relative_to(e) for e in left_out))
     if not images:
         raise FileNotFoundError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)})")
     return images
+
+
+class SkippedImages:
+    """The files of a folder run that could not be read: each is named when it is met and
+    skipped, the others are processed, and the list is printed at the end."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[Path, str]] = []
+
+    @contextmanager
+    def skipping(self, path: Path) -> Iterator[None]:
+        """Run the block for `path`; an ImageReadError skips the file instead of ending."""
+        try:
+            yield
+        except ImageReadError as err:
+            self.files.append((Path(path), str(err)))
+            print(f"skipped: {err}", file=sys.stderr)
+
+    def report(self) -> int:
+        """Print what was skipped; the exit status: 1 if anything was, else 0."""
+        if not self.files:
+            return 0
+        print(f"{len(self.files)} file(s) could not be read and were skipped:", file=sys.stderr)
+        for path, _ in self.files:
+            print(f"  {path}", file=sys.stderr)
+        return 1
 
 
 def _to_8bit(image) -> np.ndarray:
@@ -82,7 +117,8 @@ def read_image(path: str | Path, channel_order: str = "RGB") -> np.ndarray:
             pixels = _read_deep_color(path) if _deep_color(image, path) else _pil_pixels(image)
     except FileNotFoundError:
         raise
-    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as err:
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError,
+            Image.DecompressionBombError) as err:  # the last: above PIL's pixel limit
         raise ImageReadError(f"cannot read image {path}: {err}") from err
     return _in_order(pixels, channel_order)
 

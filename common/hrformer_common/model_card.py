@@ -130,9 +130,14 @@ def write_card(path: str | Path, card: ModelCard) -> None:
 
 
 def read_card(path: str | Path) -> ModelCard | None:
-    """The card of an exported file, or None when it has none."""
+    """The card of an exported file, or None when it has none; a file that is not ONNX (or
+    is truncated) is a ValueError naming it."""
     import onnx
-    model = onnx.load(str(path), load_external_data=False)
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as err:  # protobuf's DecodeError and others; name the file
+        raise ValueError(f"{path}: not a readable ONNX file (corrupt, truncated or another "
+                         f"format?): {str(err).strip() or type(err).__name__}") from err
     return ModelCard.from_metadata({p.key: p.value for p in model.metadata_props})
 
 

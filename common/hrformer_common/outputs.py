@@ -7,9 +7,14 @@ overwrites another.
 """
 from __future__ import annotations
 
+import argparse
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
+
+RESULT_POLICIES = ("refuse", "skip", "overwrite")
+_SHOWN = 3
 
 
 class OutputPathError(ValueError):
@@ -54,6 +59,67 @@ def check_output_dir(path: str | Path, what: str = "output folder") -> Path:
         raise OutputPathError(f"{what} {path}: is a file, not a folder")
     _writable_folder(path, f"{what} {path}")
     return path
+
+
+def check_apart(out: Path, source: Path, what: str = "--out") -> None:
+    """The output folder is not the input folder itself: results written among the inputs
+    would be read as inputs by the next run (an output folder inside the input folder is
+    fine: `find_images` leaves it out)."""
+    if source.is_dir() and Path(out).resolve() == source.resolve():
+        raise OutputPathError(f"{what} {out} is the input folder: the results would be read "
+                              "as inputs by the next run; choose another folder (one inside "
+                              "it is fine)")
+
+
+def add_result_args(parser: argparse.ArgumentParser) -> None:
+    """What a run does with results that exist already (default: refuse before any work)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--skip-existing", action="store_true",
+                       help="keep the results that exist and process only the other inputs "
+                            "(finishes an interrupted run)")
+    group.add_argument("--overwrite", action="store_true",
+                       help="replace results that exist")
+
+
+def result_policy(args: argparse.Namespace) -> str:
+    """The policy the flags of `add_result_args` chose."""
+    return "skip" if args.skip_existing else "overwrite" if args.overwrite else "refuse"
+
+
+@dataclass(frozen=True)
+class ResultPlan:
+    """Which inputs a run processes (`todo`) or keeps (`done`: all their results exist), and
+    the existing files it may replace. A result file not in `replaceable` is never replaced,
+    even one that appears while the run works (another run writing the same name)."""
+    todo: list
+    done: list
+    replaceable: frozenset
+
+    def may_replace(self, path: Path) -> bool:
+        return Path(path) in self.replaceable
+
+
+def plan_results(targets: Mapping[Any, Sequence[Path]], policy: str = "refuse") -> ResultPlan:
+    """The plan for inputs whose results are `targets[input]` (files), checked before any
+    work: with `refuse` an existing result is an error naming it and the flags; `skip` keeps
+    inputs whose results all exist and redoes the others (replacing their partial results);
+    `overwrite` redoes everything."""
+    if policy not in RESULT_POLICIES:
+        raise ValueError(f"result policy {policy!r}; expected one of {list(RESULT_POLICIES)}")
+    existing = {key: [Path(p) for p in paths if Path(p).exists()]
+                for key, paths in targets.items()}
+    found = [p for paths in existing.values() for p in paths]
+    if policy == "refuse" and found:
+        more = f" (and {len(found) - _SHOWN} more)" if len(found) > _SHOWN else ""
+        raise OutputPathError(f"output {', '.join(map(str, found[:_SHOWN]))}{more} exists; "
+                              "results never replace a file: --skip-existing finishes the "
+                              "other inputs, --overwrite replaces them, or choose another "
+                              "output")
+    done = [k for k, paths in targets.items()
+            if policy == "skip" and paths and len(existing[k]) == len(paths)]
+    todo = [k for k in targets if k not in done]
+    replaceable = frozenset(p for k in todo for p in existing[k])
+    return ResultPlan(todo, done, replaceable)
 
 
 def result_names(inputs: Iterable[Path], root: Path | None = None) -> dict[Path, Path]:

@@ -106,6 +106,8 @@ class TorchRunner(Runner):
 
 
 class OnnxRuntimeRunner(Runner):
+    backend_name = "onnxruntime"
+
     def __init__(self, path: str | Path, precision: str, threads: int) -> None:
         import onnxruntime as ort
         if precision != "fp32":
@@ -145,6 +147,8 @@ def openvino_core():
 
 
 class OpenVinoRunner(Runner):
+    backend_name = "openvino"
+
     def __init__(self, path: str | Path, precision: str, threads: int) -> None:
         import openvino as ov
         core = openvino_core()
@@ -177,9 +181,23 @@ class OpenVinoRunner(Runner):
                 f"{self.ran_precision}{note}, {self.threads} threads")
 
 
-def check_choice(backend: str, precision: str, device: str = "cpu") -> None:
-    """Reject an unknown backend / precision / device before any work, naming the valid
-    ones (the ONNX runtimes run here on the CPU only)."""
+def _open(runner_class: type, path: str | Path, precision: str, threads: int) -> Runner:
+    """The runtime's session of an ONNX file; a file it cannot read is an error naming it."""
+    try:
+        return runner_class(path, precision, threads)
+    except ValueError:
+        raise
+    except Exception as err:  # the runtimes raise types of their own; name the file
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path}: {runner_class.backend_name} cannot load it as an ONNX "
+                         f"model (corrupt, truncated or not ONNX?): {reason}") from err
+
+
+def check_choice(backend: str, precision: str, device: str = "cpu",
+                 onnx: str | Path | None = None, threads: int | None = None) -> None:
+    """Reject an unknown backend / precision / device, an exported file without a runtime to
+    run it, or a thread count below 1, before any work, naming the valid choices (the ONNX
+    runtimes run here on the CPU only)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend {backend!r}; expected one of {list(BACKENDS)}")
     if precision not in PRECISIONS:
@@ -195,6 +213,12 @@ def check_choice(backend: str, precision: str, device: str = "cpu") -> None:
                          "use backend torch for CUDA")
     if kind == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r}: this machine has no CUDA device")
+    if onnx is not None and backend == "torch":
+        raise ValueError(f"--onnx {onnx}: an exported file runs under --backend onnxruntime "
+                         "or openvino; backend torch runs the checkpoint")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or threads < 1):
+        raise ValueError(f"threads (--threads) = {threads!r}; expected an integer >= 1")
 
 
 def make_runner(backend: str, precision: str, *, model: nn.Module | None = None,
@@ -210,7 +234,7 @@ def make_runner(backend: str, precision: str, *, model: nn.Module | None = None,
     size (faster under both runtimes, for a network that always sees one size). The export
     goes to a temporary folder, deleted once the runtime has read the file.
     """
-    check_choice(backend, precision)
+    check_choice(backend, precision, onnx=onnx_path, threads=threads)
     threads = threads or torch.get_num_threads()
     if backend == "torch":
         if model is None:
@@ -225,7 +249,7 @@ def make_runner(backend: str, precision: str, *, model: nn.Module | None = None,
             raise FileNotFoundError(f"ONNX model not found: {onnx_path}")
         if card is not None:
             check_card(onnx_path, card)
-        return runner_class(onnx_path, precision, threads)
+        return _open(runner_class, onnx_path, precision, threads)
     if model is None:
         raise ValueError(f"backend {backend} needs an ONNX file or a model to export")
     with tempfile.TemporaryDirectory(prefix="hrformer_onnx_") as folder:

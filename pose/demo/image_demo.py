@@ -73,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kpt-thr", type=float, default=0.3, help="hide weaker keypoints")
     add_runtime_args(parser)
     args = parser.parse_args(joined_boxes(sys.argv[1:] if argv is None else list(argv)))
-    check_choice(args.backend, args.precision, args.device)
+    check_choice(args.backend, args.precision, args.device, args.onnx, args.threads)
     return args
 
 

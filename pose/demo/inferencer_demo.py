@@ -29,7 +29,7 @@ from tqdm import tqdm  # noqa: E402
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose)
 from hrformer_common.atomic import write_atomic, write_text_atomic  # noqa: E402
-from hrformer_common.cli import add_runtime_args  # noqa: E402
+from hrformer_common.cli import add_runtime_args, positive_int  # noqa: E402
 from hrformer_common.images import IMAGE_SUFFIXES, find_images, read_image  # noqa: E402
 from hrformer_common.outputs import (OutputPathError, check_output_dir,  # noqa: E402
                                      result_names)
@@ -37,16 +37,6 @@ from hrformer_common.runners import check_choice  # noqa: E402
 from hrformer_pose.apis import (PoseInferencer, PoseTracker, VideoSink,  # noqa: E402
                                 VideoSource, add_detector_args, detector_keywords, frame_key,
                                 is_video, is_webcam)
-
-
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 1")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,17 +47,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", "--pose-checkpoint", required=True, metavar="CKPT")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     add_detector_args(parser)
-    parser.add_argument("--det-every", type=positive, default=None, metavar="N",
+    parser.add_argument("--det-every", type=positive_int, default=None, metavar="N",
                         help="videos: run the detector every N frames; in between, boxes come "
                              "from the previous frame's keypoints (default: 1)")
-    parser.add_argument("--max-frames", type=positive, default=None, metavar="N",
+    parser.add_argument("--max-frames", type=positive_int, default=None, metavar="N",
                         help="videos and webcams: stop after N frames")
     parser.add_argument("--flip-test", action=argparse.BooleanOptionalAction, default=None,
                         help="average with the mirrored crops (default: the config's test_cfg)")
     parser.add_argument("--kpt-thr", type=float, default=0.3, help="hide weaker keypoints")
     add_runtime_args(parser)
     args = parser.parse_args(argv)
-    check_choice(args.backend, args.precision, args.device)
+    check_choice(args.backend, args.precision, args.device, args.onnx, args.threads)
     return args
 
 

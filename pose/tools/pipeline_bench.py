@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from hrformer_common.benchmark import aligned, cpu_has_native_bf16, cpu_line
+from hrformer_common.cli import positive_int
 from hrformer_common.runners import BACKENDS, PRECISIONS, check_choice
 from hrformer_pose.apis import PoseInferencer, build_detector
 from hrformer_pose.apis.torchvision_detector import untrained_model
@@ -50,13 +51,6 @@ class Timed:
     label: tuple
     run: Callable[[], object]
     items: int
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: expected a positive integer")
-    return value
 
 
 def backend_choice(text: str) -> tuple[str, str]:
@@ -81,12 +75,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help=f"backends ({', '.join(BACKENDS)}) and precisions "
                         f"({', '.join(PRECISIONS)}); bf16 is skipped on CPUs without native "
                         "bf16")
-    p.add_argument("--people", nargs="+", type=positive, default=[1, 5, 10])
-    p.add_argument("--batches", nargs="+", type=positive, default=[1, 8],
+    p.add_argument("--people", nargs="+", type=positive_int, default=[1, 5, 10])
+    p.add_argument("--batches", nargs="+", type=positive_int, default=[1, 8],
                    help="batch sizes of the network rows")
-    p.add_argument("--rounds", type=positive, default=2, help="interleaved rounds")
-    p.add_argument("--iters", type=positive, default=2, help="timed runs per round")
-    p.add_argument("--threads", type=positive, default=torch.get_num_threads())
+    p.add_argument("--rounds", type=positive_int, default=2, help="interleaved rounds")
+    p.add_argument("--iters", type=positive_int, default=2, help="timed runs per round")
+    p.add_argument("--threads", type=positive_int, default=torch.get_num_threads())
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                    help="where the torch backend and a torchvision detector run (the runtimes "
                         "run on the CPU)")

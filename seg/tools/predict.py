@@ -68,7 +68,7 @@ def save_png(pixels: np.ndarray, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> list[Path]:
     args = parse_args(argv)
-    check_choice(args.backend, args.precision, args.device)
+    check_choice(args.backend, args.precision, args.device, args.onnx, args.threads)
     out = check_output_dir(args.out, "--out")
     images = find_images(Path(args.images))  # before loading anything
     root = Path(args.images) if Path(args.images).is_dir() else Path(args.images).parent

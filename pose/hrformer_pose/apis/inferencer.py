@@ -78,7 +78,7 @@ class PoseInferencer:
                  backend: str = "torch", precision: str = "fp32",
                  onnx: str | Path | None = None, threads: int | None = None,
                  device: str = "cpu", compile: bool = False) -> None:
-        check_choice(backend, precision, device)
+        check_choice(backend, precision, device, onnx, threads)
         if compile and backend != "torch":
             raise ValueError(f"compile applies to backend torch only, not {backend}")
         if threads:

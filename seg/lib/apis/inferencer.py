@@ -67,7 +67,7 @@ class SegInferencer:
                  flip: bool = True, mode: str = "auto",
                  crop_size: Sequence[int] | None = None,
                  stride: Sequence[int] | None = None) -> None:
-        check_choice(backend, precision, device)
+        check_choice(backend, precision, device, onnx, threads)
         if mode not in MODES:
             raise ValueError(f"mode {mode!r}; expected one of {list(MODES)}")
         if mode == "whole" and (crop_size or stride):
