@@ -15,6 +15,7 @@ from test_released_checkpoint import MICRO, write_released_checkpoint
 from lib.models import build_segmentor
 from lib.segmentor.configured_segmentor import resolve_backbone
 from lib.apis import deploy
+from lib.utils.configer import Configer
 from tools import export, predict
 
 SEG = Path(__file__).resolve().parents[1]
@@ -58,8 +59,10 @@ def test_tools_load_the_segmentor_folded(micro_export, micro_args):
     assert not [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     loaded = deploy.InferenceNet(deploy.load_segmentor("hrt_small_ocr_v2", micro_args[1], 19,
                                                        str(micro_export[0])))
-    network = deploy.Network("hrt_small_ocr_v2", micro_args[1], 19)
+    config = Configer.from_file(deploy.DEFAULT_CONFIG)
+    network = deploy.Network.of(config, deploy.DEFAULT_CONFIG, "hrt_small_ocr_v2", micro_args[1])
     assert card == deploy.model_card(loaded, network)
+    assert card.labels == tuple(config.get("data.class_names")) and card.labels[0] == "road"
     with pytest.raises(RuntimeError, match="HRTOCR: this model was folded for inference"):
         net.train()
 
@@ -150,6 +153,7 @@ def test_predict_refuses_an_onnx_file_of_another_model(micro_export, micro_args,
         config = json.loads((SEG / "configs/cityscapes/H_48_D_4.json").read_text())
         config["data"]["num_classes"] = 20
         config["data"]["label_list"] = list(range(20))
+        del config["data"]["class_names"]   # Cityscapes' 19 would not match
         (tmp_path / "c20.json").write_text(json.dumps(config))
         args[-1], configs = "20", ["--configs", str(tmp_path / "c20.json")]
     elif case == "weights":

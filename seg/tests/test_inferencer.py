@@ -105,10 +105,15 @@ def test_paths_arrays_and_pil_images_give_the_same_result(segment, tmp_path):
     pixels = small_photo()
     Image.fromarray(pixels).save(tmp_path / "photo.png")
     by_path = segment(tmp_path / "photo.png", return_overlay=True)
-    assert by_path["label"].shape == (72, 96) and set(by_path) == {"label", "overlay"}
+    assert by_path["label"].shape == (72, 96)
+    assert set(by_path) == {"label", "classes", "overlay"}
     assert by_path["overlay"].shape == (72, 96, 3) and by_path["overlay"].dtype == np.uint8
+    # the Cityscapes label ids found, named as the config's train ids
+    names = Configer.from_file(CITYSCAPES).get("data.class_names")
+    assert by_path["classes"] == {raw: names[segment.mapper.lut[raw]]
+                                  for raw in np.unique(by_path["label"]).tolist()}
     results = segment([pixels, Image.open(tmp_path / "photo.png"), str(tmp_path / "photo.png")])
-    assert len(results) == 3 and all(list(r) == ["label"] for r in results)
+    assert len(results) == 3 and all(list(r) == ["label", "classes"] for r in results)
     for result in results:
         np.testing.assert_array_equal(result["label"], by_path["label"])
     with pytest.raises(ValueError, match=r"shape \(72, 96, 4\) and dtype uint8"):

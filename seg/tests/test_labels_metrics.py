@@ -1,19 +1,16 @@
 """Label mapping per dataset and the confusion-matrix metrics on hand-made maps."""
-import json
-
 import numpy as np
 import pytest
 import torch
 
 from lib.datasets import build_mapper
-from lib.datasets.labels import IGNORE, LabelMapper
+from lib.datasets.labels import IGNORE, LabelMapper, present_values
 from lib.metrics import RunningScore
 from lib.utils.configer import Configer
 
 
 def dataset_mapper(name: str) -> LabelMapper:
-    with open(f"configs/{name}/H_48_D_4.json") as f:
-        return build_mapper(Configer(json.load(f)))
+    return build_mapper(Configer.from_file(f"configs/{name}/H_48_D_4.json"))
 
 
 def test_cityscapes_label_ids_map_to_train_ids_and_back():
@@ -36,9 +33,26 @@ def test_reduce_zero_label_and_coco_stuff_list():
     assert coco.to_raw_ids(np.array([0, 11, 170])).tolist() == [1, 13, 182]
 
 
+def test_a_dataset_of_your_own_holds_its_train_ids():
+    custom = dataset_mapper("custom")
+    raw = np.array([[0, 1], [2, 255]], np.uint8)
+    assert custom.raw_ids_are_train_ids and not dataset_mapper("ade20k").raw_ids_are_train_ids
+    assert custom.to_train_ids(raw, "c.png").tolist() == raw.tolist()
+    assert custom.to_raw_ids(np.array([0, 1, 2])).tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32])
+def test_present_values_are_the_sorted_distinct_values(dtype):
+    raw = np.random.default_rng(0).choice([3, 0, 255, 17], size=(40, 30)).astype(dtype)
+    assert present_values(raw).tolist() == [0, 3, 17, 255]
+    assert present_values(raw[:, ::2]).tolist() == [0, 3, 17, 255]   # not contiguous
+
+
 @pytest.mark.parametrize("name, raw, message", [
     ("pascal_context", 60, r"p\.png: label values \[60\] are outside the dataset's 59 classes"),
     ("cityscapes", 40, r"p\.png: label values \[40\] are not raw ids of this dataset"),
+    ("custom", 3, r"p\.png: label values \[3\] are outside the dataset's 3 classes \(expected "
+                  r"0\.\.2, or 255 for ignored pixels\)"),
 ])
 def test_out_of_range_label_names_the_file(name, raw, message):
     with pytest.raises(ValueError, match=message):

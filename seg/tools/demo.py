@@ -21,8 +21,7 @@ SEG = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SEG))
 import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
-from lib.datasets import build_mapper  # noqa: E402
-from lib.datasets.labels import colorize  # noqa: E402
+from lib.datasets import DatasetClasses, build_mapper  # noqa: E402
 from lib.utils.configer import Configer  # noqa: E402
 from tools.make_demo_data import generate  # noqa: E402
 
@@ -40,16 +39,16 @@ def run_main(args: list[str]) -> dict | float | None:
 def save_comparisons(root: Path, pred_dirs: dict[str, Path], out_dir: Path) -> None:
     """image | ground truth | one column per prediction folder, as one PNG per image."""
     configer = Configer.from_file(SEG / CONFIG)
-    mapper, k = build_mapper(configer), configer.get("data.num_classes")
+    mapper, classes = build_mapper(configer), DatasetClasses.of(configer)
     out_dir.mkdir(parents=True, exist_ok=True)
     for label_path in sorted((root / "val" / "label").glob("*.png")):
         image = np.asarray(Image.open(root / "val" / "image" / label_path.name).convert("RGB"))
         gt = mapper.to_train_ids(np.asarray(Image.open(label_path)), str(label_path))
-        columns = [image, colorize(gt, k)]
+        columns = [image, classes.colorize(gt)]
         for pred_dir in pred_dirs.values():
             pred = mapper.to_train_ids(np.asarray(Image.open(pred_dir / label_path.name)),
                                        str(pred_dir))
-            columns.append(colorize(pred, k))
+            columns.append(classes.colorize(pred))
         Image.fromarray(np.concatenate(columns, axis=1)).save(out_dir / label_path.name)
 
 

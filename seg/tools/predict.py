@@ -6,8 +6,9 @@
 
 A thin command line over `lib.apis.SegInferencer` (same results). IMAGE_OR_FOLDER is one image
 or a folder (searched recursively; a progress bar runs over it). Writes
-`<out>/label/<name>.png` (raw ids, e.g. Cityscapes label ids) and `<out>/overlay/<name>.png`
-(image blended with the class colours); names keep the sub-folders, and two images that
+`<out>/label/<name>.png` (raw ids, e.g. Cityscapes label ids), `<out>/overlay/<name>.png`
+(image blended with the class colours, the config's `data.palette`) and `<out>/classes.json`,
+the legend (per class: its label id, train id, name and colour); names keep the sub-folders, and two images that
 would share one (`pic.jpg`, `pic.png`) keep their suffix in it (`pic_jpg.png`, `pic_png.png`).
 Images are read upright (EXIF orientation: results at the displayed size), 16-bit files
 scaled to 8 bits. The dataset config (`--model`, default Cityscapes) gives the network
@@ -22,6 +23,7 @@ the network there (`--onnx FILE`, or exported first). Bad input ends with `predi
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -33,7 +35,7 @@ SEG_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SEG_ROOT))
 import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
-from hrformer_common.atomic import atomic_path  # noqa: E402
+from hrformer_common.atomic import atomic_path, write_text_atomic  # noqa: E402
 from hrformer_common.cli import add_runtime_args, exit_on_bad_input  # noqa: E402
 from hrformer_common.images import find_images  # noqa: E402
 from hrformer_common.outputs import check_output_dir, result_names  # noqa: E402
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
                             crop_size=args.crop_size, stride=args.stride)
     print(f"network: {segment.describe()}; mode {args.mode} (windows "
           f"{'x'.join(map(str, segment.crop_hw))} every {'x'.join(map(str, segment.stride_hw))})")
+    write_text_atomic(json.dumps(segment.legend(), indent=1), out / "classes.json")
     written = []
     for path in tqdm(images, desc="segmenting", disable=len(images) == 1):
         result = segment(path, return_overlay=True, alpha=args.alpha)
@@ -88,7 +91,8 @@ def main(argv: list[str] | None = None) -> list[Path]:
         save_png(result["label"], out / "label" / name)
         save_png(result["overlay"], out / "overlay" / name)
         written.append(out / "label" / name)
-    print(f"{len(written)} images segmented into {out}/label and {out}/overlay")
+    print(f"{len(written)} images segmented into {out}/label and {out}/overlay (legend: "
+          f"{out}/classes.json)")
     return written
 
 

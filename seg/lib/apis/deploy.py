@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from hrformer_common.model_card import ModelCard
 from hrformer_common.runners import Runner
+from ..datasets import DatasetClasses
 from ..models import SEGMENTORS, build_segmentor
 from ..models.backbones.hrformer import reparameterize_model
 from ..segmentor.checkpoints import load_segmentor_checkpoint
@@ -28,10 +29,11 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "cityscapes" 
 @dataclass(frozen=True)
 class Network:
     """The segmentor a dataset config names (`network.model_name`, `network.backbone`,
-    `data.num_classes`), with the caller's overrides."""
+    `data.num_classes`), with the caller's overrides, and its classes (names, colours)."""
     model_name: str
     backbone: str
     num_classes: int
+    classes: DatasetClasses
 
     @classmethod
     def of(cls, configer: Configer, source: str | Path, model_name: str | None = None,
@@ -45,7 +47,7 @@ class Network:
         if not (model_name and backbone):
             raise ValueError(f"{source}: no network.model_name / network.backbone; give "
                              "model_name and backbone")
-        return cls(model_name, backbone, found)
+        return cls(model_name, backbone, found, DatasetClasses.of(configer))
 
 
 class InferenceNet(nn.Module):
@@ -91,7 +93,7 @@ def model_card(net: InferenceNet, network: Network,
     exported file checks it; `input_size` None: images of any size."""
     return ModelCard.of(net, task="seg", variant=f"{network.model_name} on {network.backbone}",
                         num_classes=network.num_classes, outputs=OUTPUT_NAMES,
-                        input_layout=INPUT_LAYOUT,
+                        input_layout=INPUT_LAYOUT, labels=network.classes.names,
                         input_size=None if input_size is None else
                         f"{input_size[0]}x{input_size[1]}")
 

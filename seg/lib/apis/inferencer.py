@@ -5,6 +5,7 @@ line (the command is a thin layer over it, so both give the same result for an i
     segment = SegInferencer("configs/cityscapes/H_48_D_4.json", "hrt_small_ocr_v2_city.pth")
     result = segment("street.jpg")       # or a PIL image, an RGB uint8 array, or a list
     label = result["label"]              # H x W uint8: the dataset's raw ids
+    result["classes"]                    # {raw id: class name} of the classes found
     overlay = segment.visualize("street.jpg", result)   # H x W x 3 uint8 RGB
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from torch import Tensor
 from hrformer_common.images import load_pixels
 from hrformer_common.runners import Runner, check_choice, make_runner
 from ..datasets import build_mapper, build_normalize
-from ..datasets.labels import colorize
+from ..datasets.labels import present_values
 from ..segmentor.inference import (check_window, default_stride, labels_from_scores,
                                    multi_scale_flip, single_scale, slide_multi_scale_flip,
                                    slide_scores, upsample_scores)
@@ -47,8 +48,9 @@ class SegInferencer:
     `forward` (the network runner over the whole image or sliding windows), `postprocess`
     (plain numpy results), `visualize` (a colour overlay); `__call__` ties them.
 
-    `model`: a dataset config (JSON) giving the classes, the label ids, the channel order and
-    the normalisation, and by default the network (`network.model_name`,
+    `model`: a dataset config (JSON) giving the classes (`data.class_names`, colours
+    `data.palette`), the label ids, the channel order and the normalisation, and by default
+    the network (`network.model_name`,
     `network.backbone`; or give `model_name` / `backbone`); `checkpoint`: openseg layout.
     `backend` "torch", "onnxruntime" or "openvino" (`onnx`: an exported file, else the
     checkpoint is exported to a temporary file), `precision` "fp32" or "bf16", `threads`
@@ -80,7 +82,8 @@ class SegInferencer:
         self.num_classes = network.num_classes
         self.mapper, self.normalize = build_mapper(configer), build_normalize(configer)
         self.input_mode = configer.get("data.input_mode", default="BGR")
-        self.class_names = configer.get("data.class_names", default=None)
+        self.classes = network.classes
+        self.class_names = network.classes.names   # empty when the config names none
         self.crop_hw = tuple(crop_size) if crop_size else training_crop(configer)
         self.stride_hw = tuple(stride) if stride else default_stride(self.crop_hw)
         check_window(self.crop_hw, self.stride_hw)
@@ -124,22 +127,26 @@ class SegInferencer:
 
     def postprocess(self, mode: str, scores: Tensor, size: Sequence[int],
                     return_logits: bool = False) -> dict:
-        """`{"label": H x W uint8 raw ids, "logits": C x H x W float32 (return_logits)}`."""
+        """`{"label": H x W uint8 raw ids, "classes": {raw id: name} of the classes in it
+        (the train id as text when the config names none), "logits": C x H x W float32
+        (return_logits)}`."""
         if mode == "whole":
             train_ids = scores[0].argmax(0).cpu().numpy().astype(np.uint8)
         else:
             train_ids = labels_from_scores(scores, size).numpy()
-        result = {"label": self.mapper.to_raw_ids(train_ids)}
+        result = {"label": self.mapper.to_raw_ids(train_ids),
+                  "classes": {int(self.mapper.to_raw_ids(i)): self.classes.name(int(i))
+                              for i in present_values(train_ids)}}
         if return_logits:
             logits = scores if mode == "whole" else upsample_scores(scores, size)
             result["logits"] = logits[0].float().cpu().numpy()
         return result
 
     def visualize(self, image: ImageInput, result: dict, alpha: float = 0.5) -> np.ndarray:
-        """The image blended with the class colours of `result["label"]` (weight `alpha`):
-        H x W x 3 uint8 RGB."""
+        """The image blended with the class colours (the config's palette) of
+        `result["label"]` (weight `alpha`): H x W x 3 uint8 RGB."""
         rgb = load_pixels(image)
-        colours = colorize(self.mapper.lut[result["label"]], self.num_classes)
+        colours = self.classes.colorize(self.mapper.lut[result["label"]])
         return cv2.addWeighted(rgb, 1 - alpha, colours, alpha, 0)
 
     def __call__(self, inputs: ImageInput | Sequence[ImageInput], return_logits: bool = False,
@@ -155,6 +162,11 @@ class SegInferencer:
                 result["overlay"] = self.visualize(rgb, result, alpha)
             results.append(result)
         return results[0] if single else results
+
+    def legend(self) -> list[dict]:
+        """Per class: the id its pixels hold in `label` (`label_id`), `train_id`, `name`
+        and `color` [R, G, B] of the overlays."""
+        return self.classes.legend(self.mapper)
 
     def describe(self) -> str:
         """What runs the network (backend, precision, threads)."""

@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Subs
 
 from ..utils import distributed
 from ..utils.configer import Configer
+from .classes import DatasetClasses
 from .collate import TrainCollate, eval_collate
 from .labels import LabelMapper
 from .seg_dataset import SegDataset
@@ -76,5 +77,5 @@ def build_eval_loader(configer: Configer, split: str, section: str = "val") -> D
                       num_workers=min(configer.get("data.workers", default=0), 2))
 
 
-__all__ = ["SegDataset", "LabelMapper", "build_eval_loader", "build_mapper",
-           "build_train_loader"]
+__all__ = ["DatasetClasses", "SegDataset", "LabelMapper", "build_eval_loader",
+           "build_mapper", "build_train_loader"]

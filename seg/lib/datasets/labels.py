@@ -1,18 +1,21 @@
-"""Raw label ids <-> train ids (255 = ignore), and colour palettes."""
+"""Raw label ids <-> train ids (255 = ignore), with the check of a label map's values."""
 from __future__ import annotations
 
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 IGNORE = 255
 
-# Official Cityscapes colours of the 19 train ids.
-CITYSCAPES_COLORS = [
-    (128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153),
-    (153, 153, 153), (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152),
-    (70, 130, 180), (220, 20, 60), (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100),
-    (0, 80, 100), (0, 0, 230), (119, 11, 32)]
+
+def present_values(raw: np.ndarray) -> np.ndarray:
+    """The distinct values of a label map, sorted. For uint8 maps a histogram: about 8x
+    faster than np.unique on a Cityscapes frame, which matters once per sample."""
+    if raw.dtype != np.uint8:
+        return np.unique(raw)
+    counts = cv2.calcHist([np.ascontiguousarray(raw)], [0], None, [256], [0, 256])
+    return np.flatnonzero(counts.ravel())
 
 
 class LabelMapper:
@@ -20,6 +23,7 @@ class LabelMapper:
 
     Order as in openseg: `label_list` (raw id -> its position; unlisted ids are ignored),
     then `reduce_zero_label` (train id 0 becomes ignore, the rest shift down by one).
+    Without either (a dataset of your own) the raw values are the train ids 0..N-1.
     `num_raw_ids`, when given, is the number of raw ids the dataset defines: any other raw
     value except 255 is an error.
     """
@@ -46,42 +50,38 @@ class LabelMapper:
         keep = valid < num_classes
         self.inverse[valid[keep]] = raw_ids[keep]
 
-    def to_train_ids(self, raw: np.ndarray, source: str) -> np.ndarray:
-        """Map a raw label map; `source` (the file) is named in errors about bad values."""
-        values = np.unique(raw)
+    @property
+    def raw_ids_are_train_ids(self) -> bool:
+        """No label_list and no reduce_zero_label: label maps hold the train ids themselves."""
+        return self.label_list is None and not self.reduce_zero_label
+
+    def check_values(self, raw: np.ndarray, source: str) -> None:
+        """Raise naming `source` (the file) if the label map holds a value that is not a raw
+        id of the dataset or maps outside its classes (255, ignored, is always allowed)."""
+        values = present_values(raw)
         if self.num_raw_ids is not None:
             bad = [int(v) for v in values if v >= self.num_raw_ids and v != IGNORE]
             if bad:
                 raise ValueError(f"{source}: label values {bad} are not raw ids of this "
                                  f"dataset (expected 0..{self.num_raw_ids - 1} or 255)")
-        mapped = self.lut[raw]
-        bad = [int(v) for v in np.unique(mapped) if v >= self.num_classes and v != IGNORE]
-        if bad:
-            raws = [int(v) for v in values if self.lut[v] in bad]
+        mapped = self.lut[values]
+        outside = (mapped >= self.num_classes) & (mapped != IGNORE)
+        if not outside.any():
+            return
+        raws = [int(v) for v in values[outside]]
+        if self.raw_ids_are_train_ids:
             raise ValueError(f"{source}: label values {raws} are outside the dataset's "
-                             f"{self.num_classes} classes (after label mapping: {bad})")
-        return mapped
+                             f"{self.num_classes} classes (expected 0..{self.num_classes - 1}"
+                             ", or 255 for ignored pixels)")
+        raise ValueError(f"{source}: label values {raws} are outside the dataset's "
+                         f"{self.num_classes} classes (after label mapping: "
+                         f"{[int(v) for v in mapped[outside]]})")
+
+    def to_train_ids(self, raw: np.ndarray, source: str) -> np.ndarray:
+        """Map a raw label map; `source` (the file) is named in errors about bad values."""
+        self.check_values(raw, source)
+        return self.lut[raw]
 
     def to_raw_ids(self, train_ids: np.ndarray) -> np.ndarray:
         """Predicted train ids back to the dataset's raw ids (e.g. Cityscapes label ids)."""
         return self.inverse[train_ids]
-
-
-def palette(num_classes: int) -> np.ndarray:
-    """(num_classes + 1, 3) uint8 colours; the last row (black) is for ignored pixels."""
-    if num_classes <= len(CITYSCAPES_COLORS):
-        colors = np.array(CITYSCAPES_COLORS[:num_classes], dtype=np.uint8)
-    else:
-        # Spread the bits of the class index over the three channels (distinct colours).
-        idx = np.arange(num_classes)
-        colors = np.zeros((num_classes, 3), dtype=np.uint8)
-        for bit in range(8):
-            for ch in range(3):
-                colors[:, ch] |= (((idx >> (3 * bit + ch)) & 1) << (7 - bit)).astype(np.uint8)
-    return np.concatenate([colors, np.zeros((1, 3), dtype=np.uint8)])
-
-
-def colorize(train_ids: np.ndarray, num_classes: int) -> np.ndarray:
-    """HxW train ids (255 = ignore) -> HxWx3 RGB image."""
-    ids = np.where(train_ids == IGNORE, num_classes, train_ids)
-    return palette(num_classes)[ids]

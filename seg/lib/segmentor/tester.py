@@ -9,8 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..datasets import build_eval_loader, build_mapper
-from ..datasets.labels import colorize
+from ..datasets import DatasetClasses, build_eval_loader, build_mapper
 from ..utils import distributed
 from ..utils.configer import Configer
 from hrformer_common.checkpoint import load_checkpoint
@@ -35,7 +34,7 @@ def test_split(configer: Configer) -> str:
 
 class PredictionWriter:
     """Saves `<out_dir>/label/<name>.png` (dataset raw ids, e.g. Cityscapes label ids),
-    `<out_dir>/vis/<name>.png` (colours) and, with `--save_prob y`, the class probabilities
+    `<out_dir>/vis/<name>.png` (the config's class colours) and, with `--save_prob y`, the class probabilities
     as `<out_dir>/prob/<name>.npy` (float16, classes x height x width)."""
 
     def __init__(self, out_dir: str | Path, configer: Configer) -> None:
@@ -47,12 +46,12 @@ class PredictionWriter:
             if folder is not None:
                 folder.mkdir(parents=True, exist_ok=True)
         self.mapper = build_mapper(configer)
-        self.num_classes = configer.get("data.num_classes")
+        self.classes = DatasetClasses.of(configer)
 
     def __call__(self, pred: np.ndarray, meta: dict, logits: torch.Tensor) -> None:
         name = meta["name"]
         Image.fromarray(self.mapper.to_raw_ids(pred)).save(self.label_dir / f"{name}.png")
-        Image.fromarray(colorize(pred, self.num_classes)).save(self.vis_dir / f"{name}.png")
+        Image.fromarray(self.classes.colorize(pred)).save(self.vis_dir / f"{name}.png")
         if self.prob_dir is not None:
             prob = logits.float().softmax(0).to(torch.float16).cpu().numpy()
             np.save(self.prob_dir / f"{name}.npy", prob)

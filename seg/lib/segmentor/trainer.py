@@ -35,6 +35,9 @@ __all__ = ["NonFiniteLossError", "Trainer"]
 class Trainer:
     def __init__(self, configer: Configer, device: torch.device) -> None:
         self.configer, self.device = configer, device
+        # The data first: its folders and label values are checked before any weights load.
+        self.train_loader = build_train_loader(configer)
+        self.val_loader = build_eval_loader(configer, "val")
         self.amp = resolve_amp(configer.get("train.amp", default="none"), device)
         self.model = configured_segmentor(configer, device)
         self.loss = build_loss(configer).to(device)
@@ -51,8 +54,6 @@ class Trainer:
         if distributed.is_distributed():
             self.model = DistributedDataParallel(
                 self.model, device_ids=[device.index] if device.type == "cuda" else None)
-        self.train_loader = build_train_loader(configer)
-        self.val_loader = build_eval_loader(configer, "val")
         self.predictor = Predictor(configer, "val", mode="ss_test")
         self.writer = self._tensorboard()
 

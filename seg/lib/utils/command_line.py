@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..datasets.classes import DatasetClasses
 from .config_check import reject_unknown_flags, reject_unknown_keys
 from .configer import Configer
 
@@ -83,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load_config(argv: list[str]) -> tuple[Configer, argparse.Namespace]:
     """The config of main.py's arguments `argv`, and the parsed flags. Unknown flags and keys
-    are refused, naming the closest valid one."""
+    are refused, naming the closest valid one; so are class names or palette colours that
+    do not match `data.num_classes` (`DatasetClasses`)."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     reject_unknown_flags(extra, parser)
@@ -92,6 +94,7 @@ def load_config(argv: list[str]) -> tuple[Configer, argparse.Namespace]:
     configer.apply_pairs(extra)
     reject_unknown_keys(configer.params, f"{args.configs} (with the command line)",
                         FLAG_KEYS.values())
+    DatasetClasses.of(configer)
     root = configer.get("checkpoints.checkpoints_root", default=None)
     if root:
         configer.set("checkpoints.checkpoints_dir",

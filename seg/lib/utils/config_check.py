@@ -18,7 +18,7 @@ SHIPPED_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 READ_KEYS = (
     "checkpoints.checkpoints_dir", "checkpoints.checkpoints_name", "checkpoints.checkpoints_root",
     "data.class_names", "data.input_mode", "data.label_list", "data.num_raw_ids",
-    "data.reduce_zero_label", "logging.stdout_level", "logging.tensorboard", "lr.warm.warm_iters",
+    "data.palette", "data.reduce_zero_label", "logging.stdout_level", "logging.tensorboard", "lr.warm.warm_iters",
     "lr.warm.warm_ratio", "network.loss_weights", "network.resume_eval_val", "seed",
     "test.crop_size", "test.flip", "test.scale_search", "test.save_prob", "test.split",
     "train.amp", "val.mode", "test.mode",

@@ -48,6 +48,11 @@ class HRTOCR(FoldableModule):
             *conv_bn_relu(in_channels, channels, norm_layer, kernel, groups),
             nn.Conv2d(channels, num_classes, 1))
 
+    def classifier_names(self) -> tuple[str, ...]:
+        """The layers whose shape is the class count (the main and auxiliary classifiers):
+        what fine-tuning on another dataset re-initialises."""
+        return "cls_head", f"aux_head.{len(self.aux_head) - 1}"
+
     def fold_for_inference(self) -> None:
         """The head's conv + BN pairs (the backbone folds its own)."""
         for head in (self.conv3x3, self.ocr_distri_head, self.aux_head):
