@@ -18,11 +18,18 @@ from PIL import Image
 from torch import Tensor
 
 from hrformer_common.images import load_pixels
+from hrformer_common.model_card import read_card
 from hrformer_common.runners import Runner, check_choice, make_runner
 
 from . import deploy
 
 ImageInput = Union[str, Path, np.ndarray, Image.Image]
+
+
+def check_count(name: str, value: object) -> None:
+    """A count argument (topk, batch_size): an integer >= 1, else a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}={value!r}: expected an integer >= 1")
 
 
 class ClsInferencer:
@@ -46,8 +53,13 @@ class ClsInferencer:
                  threads: int | None = None, device: str = "cpu", compile: bool = False,
                  batch_size: int = 8) -> None:
         check_choice(backend, precision, device, onnx, threads)
-        if topk < 1 or batch_size < 1:
-            raise ValueError(f"topk={topk}, batch_size={batch_size}: expected at least 1")
+        for name, count in (("input_size", input_size), ("topk", topk),
+                            ("batch_size", batch_size)):
+            check_count(name, count)
+        if onnx is not None and not Path(onnx).is_file():
+            raise FileNotFoundError(f"ONNX model not found: {onnx}")
+        if onnx is not None:
+            read_card(onnx)  # a corrupt file is named before the model loads
         if threads:
             torch.set_num_threads(threads)
         self.transform = deploy.eval_transform(model, input_size)
@@ -84,7 +96,10 @@ class ClsInferencer:
 
     def __call__(self, inputs: ImageInput | Sequence[ImageInput],
                  batch_size: int | None = None) -> dict | list[dict]:
-        """The result of one image, or a list of results for a list of images."""
+        """The result of one image, or a list of results for a list of images (`batch_size`
+        at a time, default the inferencer's)."""
+        if batch_size is not None:
+            check_count("batch_size", batch_size)
         single = not isinstance(inputs, (list, tuple))
         items = [inputs] if single else list(inputs)
         size = batch_size or self.batch_size

@@ -179,9 +179,10 @@ def test_predict_gives_the_same_topk_on_torch_and_openvino(micro_onnx, tmp_path)
     images = _photos(tmp_path / "photos", 3)
     base = [str(images), "--model", str(cfg), "--checkpoint", str(ckpt), "--topk", "3",
             "--threads", "1"]
-    eager = predict.main([*base, "--out", str(tmp_path / "eager.csv")])
-    vino = predict.main([*base, "--backend", "openvino", "--onnx", str(onnx_path),
-                         "--output", str(tmp_path / "vino.json")])
+    eager, status = predict.main([*base, "--out", str(tmp_path / "eager.csv")])
+    vino, _ = predict.main([*base, "--backend", "openvino", "--onnx", str(onnx_path),
+                            "--output", str(tmp_path / "vino.json")])
+    assert status == 0
     assert [r["image"] for r in eager] == sorted(str(p) for p in images.rglob("*.jpg"))
     for a, b in zip(eager, vino):
         assert [t["class_id"] for t in a["topk"]] == [t["class_id"] for t in b["topk"]]

@@ -18,7 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
-from hrformer_common.cli import add_export_args  # noqa: E402
+from hrformer_common.cli import (add_export_args, exit_on_bad_input,  # noqa: E402
+                                 positive_int)
+from hrformer_common.outputs import check_output_file  # noqa: E402
 from hrformer_common.export import export_and_verify  # noqa: E402
 from apis import deploy  # noqa: E402
 
@@ -26,7 +28,7 @@ from apis import deploy  # noqa: E402
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     deploy.add_model_args(parser)
-    parser.add_argument("--input-size", type=int, nargs="+", default=[224],
+    parser.add_argument("--input-size", type=positive_int, nargs="+", default=[224],
                         help="one value (square) or height width")
     add_export_args(parser, verify_batch=2)
     args = parser.parse_args(argv)
@@ -37,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    check_output_file(args.out, (".onnx",), "--out")  # before loading the model
     height, width = (args.input_size * 2)[:2]
     model, card = deploy.inference_model(args.model, args.checkpoint, input_size=(height, width))
     return export_and_verify(model, args.out, deploy.OUTPUT_NAMES, (height, width),
@@ -45,4 +48,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_on_bad_input(lambda: sys.exit(main()), "export.py")

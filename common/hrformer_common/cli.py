@@ -37,7 +37,7 @@ def add_export_args(parser: argparse.ArgumentParser, verify_batch: int) -> None:
                         help="the .onnx file to write")
     parser.add_argument("--static-hw", action="store_true",
                         help="fixed height / width (dynamic batch only)")
-    parser.add_argument("--verify-batch", type=int, default=verify_batch)
+    parser.add_argument("--verify-batch", type=positive_int, default=verify_batch)
 
 
 def exit_on_bad_input(main: Callable[[], object], prog: str) -> None:

@@ -81,9 +81,10 @@ def test_predict_writes_label_ids_and_overlays_equal_across_backends(micro_expor
     images = tmp_path / "images"
     _demo_images(images, [(50, 70), (33, 47)])
     base = [str(images), *micro_args, "--checkpoint", str(ckpt), "--threads", "1"]
-    torch_out = predict.main([*base, "--out", str(tmp_path / "torch")])
-    ort_out = predict.main([*base, "--out", str(tmp_path / "ort"), "--backend", "onnxruntime",
-                            "--onnx", str(onnx_path)])
+    torch_out, status = predict.main([*base, "--out", str(tmp_path / "torch")])
+    ort_out, _ = predict.main([*base, "--out", str(tmp_path / "ort"), "--backend",
+                               "onnxruntime", "--onnx", str(onnx_path)])
+    assert status == 0
     assert [p.relative_to(tmp_path / "torch") for p in torch_out] == \
         [p.relative_to(tmp_path / "ort") for p in ort_out]
     cityscapes_ids = {7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33}
@@ -99,9 +100,9 @@ def test_predict_writes_label_ids_and_overlays_equal_across_backends(micro_expor
 def test_predict_multi_scale_runs_on_one_image(micro_export, micro_args, tmp_path):
     ckpt, _ = micro_export
     _demo_images(tmp_path / "one", [(40, 60)])
-    out = predict.main([str(tmp_path / "one" / "city" / "img0.jpg"), *micro_args,
-                        "--checkpoint", str(ckpt), "--out", str(tmp_path / "ms"), "--ms",
-                        "--precision", "bf16"])
+    out, _ = predict.main([str(tmp_path / "one" / "city" / "img0.jpg"), *micro_args,
+                           "--checkpoint", str(ckpt), "--out", str(tmp_path / "ms"), "--ms",
+                           "--precision", "bf16"])
     assert np.asarray(Image.open(out[0])).shape == (40, 60)
 
 

@@ -156,9 +156,10 @@ def test_the_command_writes_what_the_api_returns(micro_layout, segment, checkpoi
     Image.fromarray(pixels).save(folder / "pic.jpg", quality=90)
     Image.fromarray(pixels[::-1]).save(folder / "pic.png")
     (folder / "notes.txt").write_text("not an image")
-    written = predict.main([str(folder), *micro_args(micro_layout), "--checkpoint",
-                            str(checkpoint),
-                            "--out", str(tmp_path / "out"), "--threads", "1"])
+    written, status = predict.main([str(folder), *micro_args(micro_layout), "--checkpoint",
+                                    str(checkpoint), "--out", str(tmp_path / "out"),
+                                    "--threads", "1"])
+    assert status == 0
     names = sorted(str(p.relative_to(tmp_path / "out" / "label")) for p in written)
     assert names == ["a.png", "gray.png", "pic_jpg.png", "pic_png.png", "sub/china.png",
                      "sub/grace_hopper.png", "tiny.png"]

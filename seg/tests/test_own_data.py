@@ -113,8 +113,9 @@ def test_the_inferencer_and_predict_use_the_names_and_palette(own_data, fine_tun
     expected = np.array(PALETTE, dtype=np.uint8)[result["label"]]
     np.testing.assert_array_equal(result["overlay"], expected)   # alpha 1: the colours alone
 
-    written = predict.main([str(image), "--model", str(config), "--checkpoint", str(trained),
-                            "--out", str(tmp_path / "out"), "--threads", "1"])
+    written, status = predict.main([str(image), "--model", str(config), "--checkpoint",
+                                    str(trained), "--out", str(tmp_path / "out"), "--threads", "1"])
+    assert status == 0
     np.testing.assert_array_equal(np.asarray(Image.open(written[0])), result["label"])
     legend = json.loads((tmp_path / "out" / "classes.json").read_text())
     assert legend == [{"label_id": i, "train_id": i, "name": NAMES[i], "color": list(PALETTE[i])}

@@ -19,7 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import shared_package  # noqa: E402,F401  (stops here if hrformer_common is missing)
 
-from hrformer_common.cli import add_export_args  # noqa: E402
+from hrformer_common.cli import (add_export_args, exit_on_bad_input,  # noqa: E402
+                                 positive_int)
+from hrformer_common.outputs import check_output_file  # noqa: E402
 from hrformer_common.export import export_and_verify  # noqa: E402
 from lib.apis import deploy  # noqa: E402
 
@@ -27,7 +29,7 @@ from lib.apis import deploy  # noqa: E402
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     deploy.add_model_args(parser)
-    parser.add_argument("--input-size", type=int, nargs=2, default=[512, 1024],
+    parser.add_argument("--input-size", type=positive_int, nargs=2, default=[512, 1024],
                         metavar=("H", "W"))
     add_export_args(parser, verify_batch=1)
     return parser.parse_args(argv)
@@ -35,6 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    check_output_file(args.out, (".onnx",), "--out")  # before loading the model
     height, width = args.input_size
     net, card = deploy.inference_model(args.model, args.checkpoint, model_name=args.model_name,
                                        backbone=args.backbone, num_classes=args.num_classes)
@@ -44,4 +47,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_on_bad_input(lambda: sys.exit(main()), "export.py")

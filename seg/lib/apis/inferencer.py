@@ -10,22 +10,25 @@ line (the command is a thin layer over it, so both give the same result for an i
 """
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Callable, Sequence, Union
 
 import cv2
 import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
+from tqdm import tqdm
 
 from hrformer_common.images import load_pixels
+from hrformer_common.model_card import read_card
 from hrformer_common.runners import Runner, check_choice, make_runner
 from ..datasets import build_mapper, build_normalize
 from ..datasets.labels import present_values
 from ..segmentor.inference import (check_window, default_stride, labels_from_scores,
                                    multi_scale_flip, single_scale, slide_multi_scale_flip,
-                                   slide_scores, upsample_scores)
+                                   slide_scores, upsample_scores, window_count)
 from ..utils.configer import Configer
 from .deploy import OUTPUT_NAMES, Network, as_segmentor, inference_model
 
@@ -34,6 +37,13 @@ MODES = ("whole", "slide", "auto")
 # `auto` slides above a Cityscapes frame, the size the released models are tested whole at.
 AUTO_SLIDE_PIXELS = 2048 * 1024
 DEFAULT_CROP = (512, 1024)   # (height, width), when the config has no training crop
+
+
+def check_alpha(alpha: float) -> None:
+    """The overlay's colour weight: a number from 0 (the image) to 1 (the colours)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
+        raise ValueError(f"alpha={alpha!r}: expected a number from 0 (the image only) to 1 "
+                         "(the class colours only)")
 
 
 def training_crop(configer: Configer) -> tuple[int, int]:
@@ -70,6 +80,10 @@ class SegInferencer:
                  crop_size: Sequence[int] | None = None,
                  stride: Sequence[int] | None = None) -> None:
         check_choice(backend, precision, device, onnx, threads)
+        if onnx is not None and not Path(onnx).is_file():
+            raise FileNotFoundError(f"ONNX model not found: {onnx}")
+        if onnx is not None:
+            read_card(onnx)  # a corrupt file is named before the model loads
         if mode not in MODES:
             raise ValueError(f"mode {mode!r}; expected one of {list(MODES)}")
         if mode == "whole" and (crop_size or stride):
@@ -113,17 +127,28 @@ class SegInferencer:
             return self.mode
         return "slide" if size[0] * size[1] > AUTO_SLIDE_PIXELS else "whole"
 
-    def forward(self, x: Tensor) -> tuple[str, Tensor]:
+    def window_count(self, size: Sequence[int]) -> int:
+        """How many windows `forward` runs over an image of `size` (0 in whole mode)."""
+        if self.mode_for(size) == "whole":
+            return 0
+        if self.multi_scale:
+            return window_count(size, self.crop_hw, self.stride_hw, self.scales, self.flip)
+        return window_count(size, self.crop_hw, self.stride_hw)
+
+    def forward(self, x: Tensor, on_window: Callable[[], object] | None = None
+                ) -> tuple[str, Tensor]:
         """(mode, scores): in whole mode the logits at the input size (1 x C x H x W), in
-        slide mode the averaged window logits at 1/4 of it (`slide_scores`)."""
+        slide mode the averaged window logits at 1/4 of it (`slide_scores`; `on_window` is
+        called after each window)."""
         mode = self.mode_for(x.shape[-2:])
         if mode == "whole":
             return mode, (multi_scale_flip(self.segmentor, x, self.scales, self.flip)
                           if self.multi_scale else single_scale(self.segmentor, x))
         if self.multi_scale:
             return mode, slide_multi_scale_flip(self.segmentor, x, self.crop_hw,
-                                                self.stride_hw, self.scales, self.flip)
-        return mode, slide_scores(self.segmentor, x, self.crop_hw, self.stride_hw)
+                                                self.stride_hw, self.scales, self.flip,
+                                                on_window)
+        return mode, slide_scores(self.segmentor, x, self.crop_hw, self.stride_hw, on_window)
 
     def postprocess(self, mode: str, scores: Tensor, size: Sequence[int],
                     return_logits: bool = False) -> dict:
@@ -145,19 +170,27 @@ class SegInferencer:
     def visualize(self, image: ImageInput, result: dict, alpha: float = 0.5) -> np.ndarray:
         """The image blended with the class colours (the config's palette) of
         `result["label"]` (weight `alpha`): H x W x 3 uint8 RGB."""
+        check_alpha(alpha)
         rgb = load_pixels(image)
         colours = self.classes.colorize(self.mapper.lut[result["label"]])
         return cv2.addWeighted(rgb, 1 - alpha, colours, alpha, 0)
 
     def __call__(self, inputs: ImageInput | Sequence[ImageInput], return_logits: bool = False,
-                 return_overlay: bool = False, alpha: float = 0.5) -> dict | list[dict]:
+                 return_overlay: bool = False, alpha: float = 0.5,
+                 progress: bool = False) -> dict | list[dict]:
         """The result of one image, or a list of results for a list of images; with
-        `return_overlay` each also has `"overlay"` (`visualize`)."""
+        `return_overlay` each also has `"overlay"` (`visualize`, colour weight `alpha`).
+        `progress`: a progress bar (stderr) over the windows of an image slid in several."""
+        check_alpha(alpha)
         single = not isinstance(inputs, (list, tuple))
         results = []
         for image in [inputs] if single else inputs:
             rgb, x = self.preprocess(image)
-            result = self.postprocess(*self.forward(x), rgb.shape[:2], return_logits)
+            windows = self.window_count(rgb.shape[:2])
+            with tqdm(total=windows, desc="windows", unit="window", leave=False,
+                      disable=not progress or windows < 2) as bar:
+                scores = self.forward(x, bar.update)
+            result = self.postprocess(*scores, rgb.shape[:2], return_logits)
             if return_overlay:
                 result["overlay"] = self.visualize(rgb, result, alpha)
             results.append(result)

@@ -9,7 +9,7 @@ little is lost, and the 19-class scores of a 4000x3000 photo take 57 MB instead 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -81,21 +81,45 @@ def score_grid(size: Sequence[int]) -> tuple[int, int]:
     return tuple(-(-s // SCORE_STRIDE) for s in size)
 
 
+def _windows(size: Sequence[int], crop_hw: Sequence[int],
+             stride_hw: Sequence[int]) -> tuple[tuple[int, int], list[int], list[int]]:
+    """The crop (height, width) and the window offsets (rows, columns) of `slide_scores`
+    over an image of `size`, padded to the score grid."""
+    grid = score_grid(size)
+    padded = (grid[0] * SCORE_STRIDE, grid[1] * SCORE_STRIDE)
+    ch, cw = min(crop_hw[0], padded[0]), min(crop_hw[1], padded[1])
+    return ((ch, cw), window_starts(padded[0], ch, stride_hw[0]),
+            window_starts(padded[1], cw, stride_hw[1]))
+
+
+def window_count(size: Sequence[int], crop_hw: Sequence[int], stride_hw: Sequence[int],
+                 scales: Sequence[float] = (1.0,), flip: bool = False) -> int:
+    """How many network forwards `slide_scores` (one scale) or `slide_multi_scale_flip`
+    (`scales`, `flip`) runs over an image of `size` (height, width)."""
+    count = 0
+    for scale in scales:
+        scaled = size if scale == 1.0 else [int(s * scale) for s in size]
+        _, rows, cols = _windows(scaled, crop_hw, stride_hw)
+        count += len(rows) * len(cols) * (2 if flip else 1)
+    return count
+
+
 @torch.no_grad()
 def slide_scores(model: nn.Module, img: Tensor, crop_hw: Sequence[int],
-                 stride_hw: Sequence[int]) -> Tensor:
+                 stride_hw: Sequence[int], on_window: Callable[[], object] | None = None
+                 ) -> Tensor:
     """The main logits of overlapping crops, averaged where they overlap, at 1/SCORE_STRIDE
     of the input resolution: (1, classes, ceil(H / 4), ceil(W / 4)); cell (i, j) covers
     pixels [4i, 4i + 4) x [4j, 4j + 4). Crops past the bottom / right edge are padded with
-    zeros (the mean colour, after normalisation), one crop at a time."""
+    zeros (the mean colour, after normalisation), one crop at a time. `on_window` is called
+    after each crop (a progress bar's update)."""
     check_window(crop_hw, stride_hw)
     r = SCORE_STRIDE
     grid = score_grid(img.shape[-2:])
-    padded = (grid[0] * r, grid[1] * r)
-    ch, cw = min(crop_hw[0], padded[0]), min(crop_hw[1], padded[1])
+    (ch, cw), rows, cols = _windows(img.shape[-2:], crop_hw, stride_hw)
     total, count = None, torch.zeros(1, 1, *grid, device=img.device)
-    for y in window_starts(padded[0], ch, stride_hw[0]):
-        for x in window_starts(padded[1], cw, stride_hw[1]):
+    for y in rows:
+        for x in cols:
             crop = img[..., y:y + ch, x:x + cw]
             crop = F.pad(crop, (0, cw - crop.shape[-1], 0, ch - crop.shape[-2]))
             out = F.avg_pool2d(main_logits(model, crop), r)
@@ -104,12 +128,15 @@ def slide_scores(model: nn.Module, img: Tensor, crop_hw: Sequence[int],
             cells = (..., slice(y // r, (y + ch) // r), slice(x // r, (x + cw) // r))
             total[cells] += out
             count[cells] += 1
+            if on_window is not None:
+                on_window()
     return total / count
 
 
 def slide_multi_scale_flip(model: nn.Module, img: Tensor, crop_hw: Sequence[int],
                            stride_hw: Sequence[int], scales: Sequence[float],
-                           flip: bool = True) -> Tensor:
+                           flip: bool = True, on_window: Callable[[], object] | None = None
+                           ) -> Tensor:
     """`multi_scale_flip` in sliding windows: the sum over scales (and flips) of the
     `slide_scores` of the resized image, each resampled to the score grid of `img`."""
     h, w = img.shape[-2:]
@@ -117,12 +144,13 @@ def slide_multi_scale_flip(model: nn.Module, img: Tensor, crop_hw: Sequence[int]
     total = 0
     for scale in scales:
         scaled = img if scale == 1.0 else _resize(img, [int(s * scale) for s in (h, w)])
-        scores = slide_scores(model, scaled, crop_hw, stride_hw)
+        scores = slide_scores(model, scaled, crop_hw, stride_hw, on_window)
         if flip:  # padded first, so that the flipped crops keep the same cells
             rows, cols = score_grid(scaled.shape[-2:])
             padded = F.pad(scaled, (0, cols * SCORE_STRIDE - scaled.shape[-1],
                                     0, rows * SCORE_STRIDE - scaled.shape[-2]))
-            scores += slide_scores(model, padded.flip(-1), crop_hw, stride_hw).flip(-1)
+            scores += slide_scores(model, padded.flip(-1), crop_hw, stride_hw,
+                                   on_window).flip(-1)
         total = total + (scores if tuple(scores.shape[-2:]) == grid else
                          F.interpolate(scores, size=grid, mode="bilinear", align_corners=False))
     return total
