@@ -1,7 +1,8 @@
 """Test helpers shared by the three subprojects' tests: the key manifests, fixtures and release
 tables of `testdata/` (see its README), the deterministic weights and seeded input, the
 tolerance check, sample photos, scripts loaded as modules, ONNX files with another card.
-`readme` checks the READMEs, `vendored` the core's copies, `stall` a stopped rank.
+`readme` checks the READMEs, `vendored` the core's copies, `stall` a stopped rank,
+`http_server` serves checkpoint URLs on the loopback address.
 
 The test data is the repository's `testdata/`, found from the working directory upwards
 (the tests run inside the repository); `HRFORMER_TESTDATA` points elsewhere.
