@@ -120,14 +120,14 @@ def joint_indices(keypoints: Sequence[str]) -> list[int]:
     return [COCO_KEYPOINTS.index(JOINT_ALIASES.get(k, k)) for k in keypoints]
 
 
-def _annotation(figure: np.ndarray, joints: list[int], height: float, size: int, ann_id: int,
-                image_id: int) -> dict:
-    """The COCO annotation of a figure (its 17 joints) with the keypoints `joints`; the box
-    holds the whole figure."""
+def _annotation(figure: np.ndarray, height: float, size: int, ann_id: int, image_id: int,
+                joints: Sequence[int] = tuple(range(len(COCO_KEYPOINTS)))) -> dict:
+    """The COCO annotation of a figure (its 17 joints) with the keypoints `joints` (default
+    all); the box holds the whole figure."""
     margin = 0.06 * height
     x0, y0 = np.clip(figure.min(0) - margin, 0, size - 1)
     x1, y1 = np.clip(figure.max(0) + margin, 0, size - 1)
-    kpts = figure[joints]
+    kpts = figure[list(joints)]
     inside = (kpts >= 0).all(1) & (kpts < size).all(1)
     flat = np.concatenate([kpts, np.where(inside, 2, 0)[:, None]], axis=1)
     flat[~inside, :2] = 0  # COCO stores unlabelled joints as (0, 0, 0)
@@ -161,8 +161,8 @@ def make_split(root: Path, split: str, num_images: int, seed: int, size: int = 1
             center = np.array([x, rng.uniform(0.35, 0.65)]) * size
             kpts = figure_keypoints(rng, center, height)
             draw_figure(img, kpts, height, rng)
-            annotations.append(_annotation(kpts, joints, height, size, len(annotations) + 1,
-                                           image_id))
+            annotations.append(_annotation(kpts, height, size, len(annotations) + 1, image_id,
+                                           joints))
         cv2.imwrite(str(folder / f"{image_id:05d}.png"), img)
         entries.append({"id": image_id, "file_name": f"{prefix}{image_id:05d}.png",
                         "width": size, "height": size})

@@ -5,9 +5,10 @@ Loading: every checkpoint mmengine reads (`init_model`, `tools/test.py`, `--resu
 `--load-from`, `load_from`), a local file or an http(s) URL, goes through
 `hrformer_common.checkpoint.load_checkpoint`: weights-only (a pickle that would run code is
 refused), errors name the file, cls files with their pickled yacs config load too, a URL is
-downloaded once into torch's hub cache with its hash prefix checked (`hrformer_common.hub`). `refuse_shape_mismatches` makes a checkpoint of another
-variant an error naming the file, instead of mmengine's size-mismatch warnings; the file's
-name travels with its weights (`record_source`).
+downloaded once into torch's hub cache with its hash prefix checked (`hrformer_common.hub`).
+`refuse_shape_mismatches` makes a backbone checkpoint of another variant an error naming the
+file, instead of mmengine's size-mismatch warnings; the file's name travels with its weights
+(`record_source`).
 
 Writing: the `hrformer_atomic_local` file backend replaces a file atomically
 (`hrformer_common.atomic.write_atomic`); `hooks.AtomicCheckpointHook` saves through it.

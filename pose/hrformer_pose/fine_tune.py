@@ -2,10 +2,11 @@
 without `resume`.
 
 mmengine loads `load_from` non-strictly and warns, a line per tensor, about each one that does
-not fit (a head of another keypoint count) or is missing, whichever layers they are. Here every tensor whose name and shape fit is loaded (the checkpoint in any
-pose layout: ours, the original's `keypoint_head.*`, mmpose 1.x HRFormer's; a file or a URL),
-only head layers may stay initialised (anything else is an error naming the file), and one
-log line names what was re-initialised.
+not fit (a head of another keypoint count) or is missing, whichever layer it is. Here every
+tensor whose name and shape fit is loaded (the checkpoint in any pose layout: ours, the
+original's `keypoint_head.*`, mmpose 1.x HRFormer's; a file or a URL), only head layers may
+stay initialised (anything else is an error naming the file), and one log line names what
+was re-initialised.
 """
 from __future__ import annotations
 

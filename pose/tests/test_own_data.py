@@ -2,7 +2,8 @@
 example (configs/custom/), on generated 9-keypoint data, fine-tuned through tools/train.py from
 a 17-keypoint checkpoint in the original's layout given by URL; exactly the head re-initialised
 and named in one log line; tools/test.py scoring with the dataset's sigmas; PoseInferencer and
-the demo giving 9 keypoints and drawing the dataset's skeleton."""
+the demo giving 9 keypoints and drawing the dataset's skeleton; a checkpoint of another backbone
+refused."""
 from __future__ import annotations
 
 import contextlib
@@ -20,12 +21,13 @@ import torch
 from conftest import DEMO_CONFIG, POSE, checkpoint_bytes, seeded_weights
 from demo import inferencer_demo
 from demo.stick_figures import make_split
+from hrformer_common.checkpoint import CheckpointError
 from hrformer_common.testing.http_server import LoopbackServer
 from hrformer_pose.apis import PoseInferencer
 from hrformer_pose.checkpoint_keys import to_official_state_dict
 from hrformer_pose.dataset_info import check_dataset_info, keypoint_names, load_dataset_info
 from hrformer_pose.deploy import inference_model
-from hrformer_pose.fine_tune import PoseRunner
+from hrformer_pose.fine_tune import PoseRunner, load_for_fine_tuning
 from mmengine.config import Config
 from mmpose.apis import init_model
 from xtcocotools.coco import COCO
@@ -190,3 +192,17 @@ def test_inferencer_and_demo_give_the_datasets_keypoints_and_skeleton(fine_tuned
     written = json.loads(stems[0].with_name(stems[0].name + ".json").read_text())
     np.testing.assert_allclose([p["keypoints"] for p in written],  # another thread count
                                [p["keypoints"] for p in people], rtol=1e-4, atol=1e-6)
+
+
+def test_fine_tuning_refuses_a_checkpoint_of_another_backbone():
+    """Only head layers may stay initialised: the HRFormer-T layout's checkpoint does not fit
+    the demo's backbone, and nothing is loaded."""
+    demo = init_model(Config.fromfile(DEMO_CONFIG), None, device="cpu")
+    tiny = init_model(Config.fromfile(POSE / "configs/hrformer/coco/hrt_tiny_coco_256x192.py"),
+                      None, device="cpu")
+    before = {k: v.clone() for k, v in demo.state_dict().items()}
+    with pytest.raises(CheckpointError, match=r"hrt_tiny\.pth does not fit TopdownPoseEstimator "
+                                              r"outside head\. \(another variant or config\?\): "
+                                              r"390 tensors would stay initialised"):
+        load_for_fine_tuning(demo, {"state_dict": tiny.state_dict()}, "hrt_tiny.pth")
+    assert all(torch.equal(v, before[k]) for k, v in demo.state_dict().items())
