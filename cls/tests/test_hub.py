@@ -4,11 +4,9 @@ or refused leave no cached file."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import socket
 import threading
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -18,47 +16,13 @@ from torch import nn
 
 from hrformer_common.checkpoint import load_checkpoint
 from hrformer_common.hub import DownloadError, resolve_checkpoint
-
-
-class Server:
-    """A loopback HTTP server of in-memory files; `cut` files are sent half, with the full
-    Content-Length announced."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.cut: set[str] = set()
-        self.requests: list[str] = []
-        self.delay_s = 0.0
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests.append(self.path)
-                time.sleep(server.delay_s)
-                body = server.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body[:len(body) // 2] if self.path in server.cut else body)
-                self.close_connection = True
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+from hrformer_common.testing.http_server import LoopbackServer
 
 
 @pytest.fixture
-def server() -> Iterator[Server]:
-    serving = Server()
-    yield serving
-    serving.httpd.shutdown()
-    serving.httpd.server_close()
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as serving:
+        yield serving
 
 
 @pytest.fixture
@@ -80,7 +44,7 @@ def cached_names(cache: Path) -> list[str]:
     return sorted(p.name for p in cache.iterdir())
 
 
-def test_a_url_is_downloaded_once_and_its_hash_prefix_checked(server: Server,
+def test_a_url_is_downloaded_once_and_its_hash_prefix_checked(server: LoopbackServer,
                                                              cache: Path) -> None:
     data, state = checkpoint_bytes()
     name = f"tiny-{hashlib.sha256(data).hexdigest()[:8]}.pth"
@@ -97,7 +61,8 @@ def test_a_url_is_downloaded_once_and_its_hash_prefix_checked(server: Server,
     assert cached_names(cache) == [name]  # no temporary file left
 
 
-def test_processes_asking_at_once_download_once(server: Server, cache: Path) -> None:
+def test_processes_asking_at_once_download_once(server: LoopbackServer,
+                                                cache: Path) -> None:
     data, _ = checkpoint_bytes()
     server.files["/tiny.pth"] = data
     server.delay_s = 0.3  # both ask while the first download is under way
@@ -111,7 +76,8 @@ def test_processes_asking_at_once_download_once(server: Server, cache: Path) -> 
     assert found == [cache / "tiny.pth"] * 2 and server.requests == ["/tiny.pth"]
 
 
-def test_a_wrong_hash_prefix_is_refused_and_not_cached(server: Server, cache: Path) -> None:
+def test_a_wrong_hash_prefix_is_refused_and_not_cached(server: LoopbackServer,
+                                                       cache: Path) -> None:
     data, _ = checkpoint_bytes()
     wrong = "0" * 8 if not hashlib.sha256(data).hexdigest().startswith("0" * 8) else "1" * 8
     server.files[f"/tiny-{wrong}.pth"] = data
@@ -121,7 +87,8 @@ def test_a_wrong_hash_prefix_is_refused_and_not_cached(server: Server, cache: Pa
     assert cached_names(cache) == []
 
 
-def test_an_interrupted_download_leaves_no_cached_file(server: Server, cache: Path) -> None:
+def test_an_interrupted_download_leaves_no_cached_file(server: LoopbackServer,
+                                                       cache: Path) -> None:
     data, _ = checkpoint_bytes()
     server.files["/tiny.pth"] = data
     server.cut.add("/tiny.pth")

@@ -5,8 +5,8 @@
 `torch.hub.load_state_dict_from_url` puts it; `TORCH_HOME` moves it), downloading it the first
 time; a local path comes back as it is. The download goes to a temporary file in the cache
 folder, is fsynced and renamed (`atomic.py`), so a failed or interrupted download never becomes
-the cached file. A hash prefix in the file name (torch.hub's `name-<sha256 prefix>.ext`) is
-checked before the rename. Processes of one machine that ask for the same URL at once (torchrun
+the cached file. A hash prefix in the file name (torch.hub's `name-<sha256 prefix>.ext`, or
+OpenMMLab's model-zoo `name-<sha256 prefix>_<yyyymmdd>.ext`) is checked before the rename. Processes of one machine that ask for the same URL at once (torchrun
 ranks) take turns through a lock on the cache folder: one downloads, the others find the
 cached file.
 
@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import http.client
 import os
+import re
 import sys
 import urllib.error
 import urllib.request
@@ -36,6 +37,8 @@ URL_SCHEMES = ("http://", "https://")
 CHUNK_BYTES = 1 << 20
 # Seconds a connection may stay silent before the download fails (not the whole download).
 SOCKET_TIMEOUT_S = 60.0
+# OpenMMLab's model zoos (mmpose, mmseg, ...) publish `name-<sha256 prefix>_<yyyymmdd>.pth`.
+OPENMMLAB_HASH_REGEX = re.compile(r"-([a-f0-9]{8,})_\d{8}\.")
 
 
 class DownloadError(OSError):
@@ -61,9 +64,13 @@ def cached_file(url: str) -> Path:
 
 
 def hash_prefix(file_name: str) -> str | None:
-    """The sha256 prefix in `name-<hex>.ext` (torch.hub.HASH_REGEX), or None."""
-    match = torch.hub.HASH_REGEX.search(file_name)
-    return match.group(1) if match and match.group(1) else None
+    """The sha256 prefix in OpenMMLab's `name-<hex>_<yyyymmdd>.ext` or in torch.hub's
+    `name-<hex>.ext` (torch.hub.HASH_REGEX), or None."""
+    for regex in (OPENMMLAB_HASH_REGEX, torch.hub.HASH_REGEX):
+        match = regex.search(file_name)
+        if match and match.group(1):
+            return match.group(1)
+    return None
 
 
 def resolve_checkpoint(path_or_url: str | Path) -> Path:

@@ -2,6 +2,7 @@
 
     python demo/inferencer_demo.py INPUT --model CFG --checkpoint CKPT \
         [--det SPEC] [--det-every N] [--backend torch|onnxruntime|openvino] --out DIR
+    python demo/inferencer_demo.py INPUT --model hrt_small_coco_256x192 --out DIR  # mmpose's
 
 INPUT is an image, a folder (searched recursively for images; other files are skipped), a
 video file or a webcam index (0, 1, ...). An image gives DIR/<name>.jpg (boxes and skeletons
@@ -37,14 +38,18 @@ from hrformer_common.runners import check_choice  # noqa: E402
 from hrformer_pose.apis import (PoseInferencer, PoseTracker, VideoSink,  # noqa: E402
                                 VideoSource, add_detector_args, detector_keywords, frame_key,
                                 is_video, is_webcam)
+from hrformer_pose.model_zoo import MODEL_ZOO  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("input", metavar="INPUT", help="image, folder, video or webcam index")
     parser.add_argument("--model", "--pose-config", required=True, metavar="CFG",
-                        help="the pose model's mmengine config")
-    parser.add_argument("--checkpoint", "--pose-checkpoint", required=True, metavar="CKPT")
+                        help="the pose model's mmengine config, or a model-zoo name: "
+                             f"{', '.join(MODEL_ZOO)}")
+    parser.add_argument("--checkpoint", "--pose-checkpoint", metavar="CKPT",
+                        help="pose weights, a file or an http(s) URL (default: those of a "
+                             "model-zoo name, downloaded once)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     add_detector_args(parser)
     parser.add_argument("--det-every", type=positive_int, default=None, metavar="N",
@@ -57,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kpt-thr", type=float, default=0.3, help="hide weaker keypoints")
     add_runtime_args(parser)
     args = parser.parse_args(argv)
+    if args.checkpoint is None and args.model not in MODEL_ZOO:
+        parser.error(f"--checkpoint is needed unless --model is a model-zoo name "
+                     f"({', '.join(MODEL_ZOO)})")
     check_choice(args.backend, args.precision, args.device, args.onnx, args.threads)
     return args
 

@@ -4,13 +4,15 @@ Each image holds one or two front-facing figures in random poses, sizes and posi
 random background (gradient plus distractor shapes). Figures face the camera, so the person's
 left side is on the image's right, as in COCO; that cue survives horizontal flipping, which
 keeps flip augmentation and flip testing meaningful. Limbs are coloured by kind (arms vs legs),
-never by side.
+never by side. The annotations carry COCO's 17 keypoints, or any subset of them under their
+own names (`keypoints=`; `JOINT_ALIASES`), as a custom dataset would.
 """
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -22,6 +24,10 @@ COCO_KEYPOINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "lef
 COCO_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7],
                  [6, 8], [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5],
                  [4, 6], [5, 7]]
+# Other names a custom keypoint set may give COCO joints (configs/_base_/datasets/
+# stick_figures_9kpt.py: hands and feet).
+JOINT_ALIASES = {"head": "nose", "left_hand": "left_wrist", "right_hand": "right_wrist",
+                 "left_foot": "left_ankle", "right_foot": "right_ankle"}
 # COCO's person masks cover roughly 60% of their boxes; OKS uses this area as object scale.
 AREA_FRACTION = 0.6
 
@@ -105,10 +111,23 @@ def draw_figure(img: np.ndarray, kpts: np.ndarray, height: float, rng: np.random
     cv2.circle(img, pt[0], max(1, width // 2), (30, 30, 200), -1, cv2.LINE_AA)
 
 
-def _annotation(kpts: np.ndarray, height: float, size: int, ann_id: int, image_id: int) -> dict:
+def joint_indices(keypoints: Sequence[str]) -> list[int]:
+    """The COCO joint of each keypoint name (a COCO name or one of JOINT_ALIASES)."""
+    unknown = [k for k in keypoints if JOINT_ALIASES.get(k, k) not in COCO_KEYPOINTS]
+    if unknown:
+        raise ValueError(f"keypoints {unknown}: the stick figures have COCO's joints "
+                         f"({', '.join(COCO_KEYPOINTS)}) and {', '.join(JOINT_ALIASES)}")
+    return [COCO_KEYPOINTS.index(JOINT_ALIASES.get(k, k)) for k in keypoints]
+
+
+def _annotation(figure: np.ndarray, height: float, size: int, ann_id: int, image_id: int,
+                joints: Sequence[int] = tuple(range(len(COCO_KEYPOINTS)))) -> dict:
+    """The COCO annotation of a figure (its 17 joints) with the keypoints `joints` (default
+    all); the box holds the whole figure."""
     margin = 0.06 * height
-    x0, y0 = np.clip(kpts.min(0) - margin, 0, size - 1)
-    x1, y1 = np.clip(kpts.max(0) + margin, 0, size - 1)
+    x0, y0 = np.clip(figure.min(0) - margin, 0, size - 1)
+    x1, y1 = np.clip(figure.max(0) + margin, 0, size - 1)
+    kpts = figure[list(joints)]
     inside = (kpts >= 0).all(1) & (kpts < size).all(1)
     flat = np.concatenate([kpts, np.where(inside, 2, 0)[:, None]], axis=1)
     flat[~inside, :2] = 0  # COCO stores unlabelled joints as (0, 0, 0)
@@ -119,12 +138,19 @@ def _annotation(kpts: np.ndarray, height: float, size: int, ann_id: int, image_i
             "num_keypoints": int(inside.sum())}
 
 
-def make_split(root: Path, split: str, num_images: int, seed: int, size: int = 160) -> Path:
-    """Write `<root>/<split>/*.png` and `<root>/annotations/<split>.json`; returns the json."""
+def make_split(root: Path, split: str, num_images: int, seed: int, size: int = 160,
+               keypoints: Sequence[str] = COCO_KEYPOINTS, images: str | None = None) -> Path:
+    """Write `<root>/<split>/*.png` and `<root>/annotations/<split>.json` annotating
+    `keypoints` (default COCO's 17); returns the json. The images depend on the seed only.
+    `images`: one folder for the images of every split instead, `<root>/<images>/<split>/`
+    (the annotations' file names then start with `<split>/`)."""
+    joints = joint_indices(keypoints)
     rng = np.random.default_rng(seed)
-    (root / split).mkdir(parents=True, exist_ok=True)
+    folder = root / split if images is None else root / images / split
+    prefix = "" if images is None else f"{split}/"
+    folder.mkdir(parents=True, exist_ok=True)
     (root / "annotations").mkdir(parents=True, exist_ok=True)
-    images, annotations = [], []
+    entries, annotations = [], []
     for image_id in range(1, num_images + 1):
         img = _background(rng, size)
         count = 1 if rng.random() < 0.7 else 2
@@ -135,14 +161,17 @@ def make_split(root: Path, split: str, num_images: int, seed: int, size: int = 1
             center = np.array([x, rng.uniform(0.35, 0.65)]) * size
             kpts = figure_keypoints(rng, center, height)
             draw_figure(img, kpts, height, rng)
-            annotations.append(_annotation(kpts, height, size, len(annotations) + 1, image_id))
-        name = f"{split}/{image_id:05d}.png"
-        cv2.imwrite(str(root / name), img)
-        images.append({"id": image_id, "file_name": f"{image_id:05d}.png", "width": size,
-                       "height": size})
+            annotations.append(_annotation(kpts, height, size, len(annotations) + 1, image_id,
+                                           joints))
+        cv2.imwrite(str(folder / f"{image_id:05d}.png"), img)
+        entries.append({"id": image_id, "file_name": f"{prefix}{image_id:05d}.png",
+                        "width": size, "height": size})
+    # COCO's links between the kept joints, numbered from 1 as COCO does.
+    skeleton = [[joints.index(a - 1) + 1, joints.index(b - 1) + 1] for a, b in COCO_SKELETON
+                if a - 1 in joints and b - 1 in joints]
     category = {"id": 1, "name": "person", "supercategory": "person",
-                "keypoints": list(COCO_KEYPOINTS), "skeleton": COCO_SKELETON}
+                "keypoints": list(keypoints), "skeleton": skeleton}
     ann_file = root / "annotations" / f"{split}.json"
-    ann_file.write_text(json.dumps({"images": images, "annotations": annotations,
+    ann_file.write_text(json.dumps({"images": entries, "annotations": annotations,
                                     "categories": [category]}))
     return ann_file

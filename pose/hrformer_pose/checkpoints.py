@@ -1,12 +1,14 @@
 """Checkpoint files under mmengine: safe loading that names the file, the shape check,
 the atomic file backend, and the backbone's initialisation.
 
-Loading: every local checkpoint mmengine reads (`init_model`, `tools/test.py`, `--resume`,
-`--load-from`, `load_from`) goes through `hrformer_common.checkpoint.load_checkpoint`:
-weights-only (a pickle that would run code is refused), errors name the file, cls files with
-their pickled yacs config load too. `refuse_shape_mismatches` makes a checkpoint of another
-variant an error naming the file, instead of mmengine's size-mismatch warnings; the file's
-name travels with its weights (`record_source`).
+Loading: every checkpoint mmengine reads (`init_model`, `tools/test.py`, `--resume`,
+`--load-from`, `load_from`), a local file or an http(s) URL, goes through
+`hrformer_common.checkpoint.load_checkpoint`: weights-only (a pickle that would run code is
+refused), errors name the file, cls files with their pickled yacs config load too, a URL is
+downloaded once into torch's hub cache with its hash prefix checked (`hrformer_common.hub`).
+`refuse_shape_mismatches` makes a backbone checkpoint of another variant an error naming the
+file, instead of mmengine's size-mismatch warnings; the file's name travels with its weights
+(`record_source`).
 
 Writing: the `hrformer_atomic_local` file backend replaces a file atomically
 (`hrformer_common.atomic.write_atomic`); `hooks.AtomicCheckpointHook` saves through it.
@@ -66,10 +68,10 @@ def record_source(checkpoint: dict, path: str) -> dict:
     return {**checkpoint, WEIGHTS: state} if nested else state
 
 
-@CheckpointLoader.register_scheme(prefixes="", force=True)
-def load_local_checkpoint(filename: str, map_location=None) -> dict:
-    """mmengine's loader for local paths, weights-only (tensors on the CPU; mmengine moves
-    the model afterwards); the weights name the file (`record_source`)."""
+@CheckpointLoader.register_scheme(prefixes=("", "http://", "https://"), force=True)
+def load_checkpoint_file(filename: str, map_location=None) -> dict:
+    """mmengine's loader for local paths and URLs, weights-only (tensors on the CPU; mmengine
+    moves the model afterwards); the weights name the file (`record_source`)."""
     path = os.path.expanduser(filename)
     return record_source(load_checkpoint(path), path)
 

@@ -4,7 +4,10 @@
 - a hook argument the hook does not take (`default_hooks.checkpoint.intervall`): mmengine's
   CheckpointHook forwards unknown arguments and fails at the first save, after an epoch;
 - a `--cfg-options` value of the wrong kind (`train_cfg.max_epochs=abc`), named with the
-  value the config had.
+  value the config had;
+- a dataset whose metainfo (dataset-info file) is malformed (`dataset_info.py`), or whose
+  keypoint count differs from the head's outputs (`model.head.out_channels`): mmpose fails
+  in the loss after the data and the model are built, or flips keypoints wrongly.
 """
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ from typing import Any, Iterable, Mapping
 
 from mmengine.config import Config
 from mmengine.runner import Runner
-from mmpose.registry import HOOKS
+from mmpose.registry import DATASETS, HOOKS
+
+from .dataset_info import DatasetInfoError, check_dataset_info, load_dataset_info
 
 # Top-level settings the Runner reads, besides its constructor's arguments.
 _RUNNER_EXTRAS = ("model_wrapper_cfg", "custom_imports", "vis_backends", "resume", "load_from")
@@ -85,3 +90,37 @@ def check_option_types(cfg: Config, options: Mapping[str, Any]) -> None:
             kind = "true or false" if isinstance(old, bool) else type(old).__name__
             raise ConfigError(f"--cfg-options {key}={value}: expected {kind} (the config "
                               f"has {old!r})")
+
+
+_LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
+
+
+def _dataset_metainfo(dataset: Mapping) -> Mapping | None:
+    """A dataset config's metainfo: its own, else its class's (None or empty: not a keypoint
+    dataset)."""
+    if "metainfo" in dataset:
+        return dataset["metainfo"]
+    kind = dataset.get("type")
+    cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+    return getattr(cls, "METAINFO", None)
+
+
+def check_keypoints(cfg: Config) -> None:
+    """Each loader's dataset has a well-formed metainfo with as many keypoints as the head has
+    outputs; the error names the config, the loader and the dataset-info file."""
+    settings = cfg.to_dict()
+    outputs = _lookup(settings, "model.head.out_channels")
+    for loader in _LOADERS:
+        dataset = _lookup(settings, f"{loader}.dataset")
+        metainfo = _dataset_metainfo(dataset) if isinstance(dataset, Mapping) else None
+        if not metainfo:  # not a keypoint dataset (or a wrapper of one)
+            continue
+        try:
+            info, source = load_dataset_info(metainfo)
+            names = check_dataset_info(info, source)
+        except DatasetInfoError as err:
+            raise ConfigError(f"{cfg.filename}: {loader}.dataset: {err}") from err
+        if outputs is not None and len(names) != outputs:
+            raise ConfigError(
+                f"{cfg.filename}: model.head.out_channels={outputs}, but {loader}.dataset has "
+                f"{len(names)} keypoints ({source}); give the head one output per keypoint")

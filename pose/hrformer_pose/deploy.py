@@ -8,12 +8,12 @@ from pathlib import Path
 from mmengine.config import Config
 from torch import Tensor, nn
 
-from hrformer_common.checkpoint import CheckpointError, load_checkpoint, load_weights, state_dict_of
+from hrformer_common.checkpoint import load_checkpoint, load_weights
 from hrformer_common.model_card import ModelCard
 
-from .checkpoint_keys import HEAD, OFFICIAL_HEAD, convert_official_state_dict
+from .checkpoint_keys import pose_state_dict
+from .dataset_info import keypoint_names
 from .hrformer import reparameterize_model
-from .mmpose_layout import from_mmpose_layout, is_mmpose_layout
 
 OUTPUT_NAMES = ("heatmaps",)
 
@@ -35,20 +35,7 @@ def load_pose_weights(model: nn.Module, checkpoint: str) -> dict:
     keypoint head (a classification or segmentation checkpoint) or whose layers do not fit
     is a `CheckpointError` naming it, before any weight is copied."""
     content = load_checkpoint(checkpoint)
-    state = state_dict_of(content, checkpoint)
-    if is_mmpose_layout(state):
-        state = from_mmpose_layout(state)
-    if any(k.startswith(OFFICIAL_HEAD) for k in state):
-        try:
-            state = convert_official_state_dict(state)
-        except KeyError as err:
-            raise CheckpointError(f"{checkpoint}: {err.args[0]}") from err
-    if not any(k.startswith(HEAD) for k in state):
-        found = sorted({k.split(".")[0] for k in state})
-        raise CheckpointError(
-            f"{checkpoint}: no keypoint head ('{OFFICIAL_HEAD}*' or '{HEAD}*' weights), so it "
-            f"is not a top-down pose checkpoint (its weights start with {found[:8]}; an "
-            "ImageNet or segmentation checkpoint initialises a backbone for training instead)")
+    state = pose_state_dict(content, checkpoint)
     load_weights(model, state, checkpoint)
     return dict(content.get("meta") or {})
 
@@ -56,15 +43,27 @@ def load_pose_weights(model: nn.Module, checkpoint: str) -> dict:
 def load_pose_model(config: str | Config, checkpoint: str | None,
                     device: str = "cpu") -> nn.Module:
     """The top-down estimator of a config with a pose checkpoint (`load_pose_weights`), in
-    eval mode; without a checkpoint (benchmarks) the layers keep their initial weights."""
+    eval mode; without a checkpoint (benchmarks) the layers keep their initial weights.
+
+    Its `dataset_meta` (keypoint names, skeleton, flip pairs) is the checkpoint's, else the
+    config's training metainfo (mmpose's `init_model`); one naming another keypoint count
+    than the head's outputs is an error naming both.
+    """
     from mmpose.apis import init_model
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     cfg.model.backbone.init_cfg = None  # the checkpoint holds all weights
     cfg.model.backbone.pop("pretrained", None)
     model = init_model(cfg, None, device="cpu")
     meta = load_pose_weights(model, checkpoint) if checkpoint is not None else {}
+    source = f"the dataset metainfo of {cfg.filename}"
     if meta.get("dataset_meta"):
         model.dataset_meta = meta["dataset_meta"]
+        source = f"the dataset_meta stored in {checkpoint}"
+    outputs = model.head.out_channels
+    if model.dataset_meta["num_keypoints"] != outputs:
+        raise ValueError(f"{source} names {model.dataset_meta['num_keypoints']} keypoints, but "
+                         f"the head of {cfg.filename} has {outputs} outputs "
+                         "(model.head.out_channels): give both the same keypoints")
     return model.to(device).eval()
 
 
@@ -87,13 +86,13 @@ def inference_model(model: str | Path | Config, checkpoint: str | None, *,
 
 def model_card(net: InferenceNet, cfg: Config) -> ModelCard:
     """The card of a loaded heatmap network (before folding), as export writes it and a run
-    with an exported file checks it."""
+    with an exported file checks it; its labels are the keypoint names."""
     height, width = input_size(cfg)
     pre = cfg.model.data_preprocessor
     order = "RGB" if pre.get("bgr_to_rgb") else "BGR"
     return ModelCard.of(net, task="pose", variant=Path(cfg.filename).stem if cfg.filename
                         else "config", num_classes=cfg.model.head.out_channels,
-                        outputs=OUTPUT_NAMES,
+                        outputs=OUTPUT_NAMES, labels=keypoint_names(net.estimator.dataset_meta),
                         input_layout=f"NCHW float32 {order}, mean {list(pre.mean)} std "
                                      f"{list(pre.std)}",
                         input_size=f"{height}x{width}")

@@ -9,7 +9,7 @@ from pathlib import Path
 from mmengine.config import Config, DictAction
 
 from hrformer_common import dist as hrformer_dist
-from .config_check import check_hooks, check_option_types, check_top_level
+from .config_check import check_hooks, check_keypoints, check_option_types, check_top_level
 
 
 def tool_parser(description: str) -> argparse.ArgumentParser:
@@ -34,7 +34,8 @@ def parse_tool_args(parser: argparse.ArgumentParser, argv: list[str] | None,
 
 def load_tool_config(args: argparse.Namespace) -> Config:
     """The config of `parse_tool_args`' arguments: --cfg-options, launcher, work dir.
-    Mistyped keys and values of the wrong kind are refused here (config_check.py).
+    Mistyped keys, values of the wrong kind and datasets whose keypoints do not fit the head
+    are refused here (config_check.py).
 
     The work dir is --work-dir, else the config's `work_dir`, else work_dirs/<config name>.
     """
@@ -44,6 +45,7 @@ def load_tool_config(args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     check_top_level(cfg)
     check_hooks(cfg)
+    check_keypoints(cfg)
     cfg.launcher = args.launcher
     # mmengine's own process-group start (GPUs) takes the timeout in seconds.
     dist_cfg = cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})

@@ -10,10 +10,10 @@ import hrformer_pose  # noqa: F401  (compat fixes must precede mmpose.apis)
 import pytest
 from hrformer_pose.checkpoint_keys import convert_official_state_dict
 from hrformer_pose.hrformer import preset
-from hrformer_common.testing import fixture, load_recipe_weights
+from hrformer_common.testing import fixture, load_recipe_weights, recipe_state_dict
 from mmengine.config import Config
 from mmpose.apis import init_model
-from torch import nn
+from torch import Tensor, nn
 
 TEST_CONFIG = Path(__file__).resolve().parent / "configs" / "hrt_small_topdown_256x192.py"
 
@@ -48,6 +48,24 @@ def layout_of(manifest_name: str) -> dict | None:
     if manifest_name == "pose_micro":
         return fixture("pose_micro")["config"]
     return {"pose_hrt_small": None, "pose_hrt_base": preset("hrt_base")}[manifest_name]
+
+
+def seeded_weights(model: nn.Module) -> dict[str, Tensor]:
+    """Deterministic weights (the recipe's, RECIPE.md) for every tensor of `model`; integer
+    buffers keep the model's values."""
+    own = model.state_dict()
+    state = recipe_state_dict([[k, list(v.shape), str(v.dtype).removeprefix("torch.")]
+                               for k, v in own.items()])
+    return {k: state.get(k, v) for k, v in own.items()}
+
+
+def checkpoint_bytes(state_dict: dict[str, Tensor]) -> bytes:
+    """The content of a checkpoint file holding `state_dict` (as a server sends it)."""
+    import io
+    import torch
+    buffer = io.BytesIO()
+    torch.save({"meta": {}, "state_dict": state_dict}, buffer)
+    return buffer.getvalue()
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +138,18 @@ def demo_pose(demo_checkpoint):
     """A `PoseInferencer` of the demo model (torch, flip test as the config says)."""
     from hrformer_pose.apis import PoseInferencer
     return PoseInferencer(DEMO_CONFIG, demo_checkpoint)
+
+
+@pytest.fixture
+def http_server():
+    """A loopback HTTP server of in-memory files (checkpoint URLs without internet)."""
+    from hrformer_common.testing.http_server import LoopbackServer
+    with LoopbackServer() as server:
+        yield server
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch) -> Path:
+    """torch's checkpoint cache (where URLs are downloaded to), inside the test's folder."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    return tmp_path / "torch_home" / "hub" / "checkpoints"

@@ -28,7 +28,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = tool_parser("Evaluate a pose model")
-    parser.add_argument("checkpoint", help="checkpoint (mmpose 1.x or the original's layout)")
+    parser.add_argument("checkpoint", help="checkpoint (mmpose 1.x or the original's layout), "
+                                           "a file or an http(s) URL (downloaded once)")
     parser.add_argument("--out", help="also dump the raw predictions to this .pkl file")
     return parse_tool_args(parser, argv, cfg_options_help="override config entries")
 

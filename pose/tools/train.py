@@ -3,7 +3,8 @@
     python tools/train.py configs/hrformer/coco/hrt_small_coco_256x192.py
     bash tools/dist_train.sh <config> <num processes> [options]     # torchrun, --launcher pytorch
 
-Runs the same config on GPUs and on CPU-only machines (fp32 and gloo there).
+Runs the same config on GPUs and on CPU-only machines (fp32 and gloo there). `load_from`
+(config) or `--load-from` fine-tunes from a released checkpoint (hrformer_pose/fine_tune.py).
 """
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ import shared_package  # noqa: E402,F401  (stops here if hrformer_common is miss
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations first)
 from hrformer_common.dist import run_reporting_stalls  # noqa: E402
 from hrformer_pose.device import adapt_to_device, init_cpu_process_group  # noqa: E402
+from hrformer_pose.fine_tune import PoseRunner  # noqa: E402
 from hrformer_pose.tool_args import load_tool_config, parse_tool_args, tool_parser  # noqa: E402
 from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -27,7 +28,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resume", nargs="?", const="auto", default=None,
                         help="resume model, optimizer and schedule: from the given checkpoint, "
                              "or (no value) from the latest one in the work dir")
-    parser.add_argument("--load-from", help="initialise all weights from a checkpoint")
+    parser.add_argument("--load-from", metavar="FILE_OR_URL",
+                        help="fine-tune: start from every tensor of a pose checkpoint that "
+                             "fits; a head of another keypoint count is re-initialised")
     parser.add_argument("--no-validate", action="store_true", help="skip validation")
     parser.add_argument("--auto-scale-lr", action="store_true",
                         help="scale lr by (total batch) / auto_scale_lr.base_batch_size")
@@ -58,7 +61,7 @@ def build_config(args: argparse.Namespace) -> Config:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     init_cpu_process_group(args.launcher)
-    runner = Runner.from_cfg(build_config(args))
+    runner = PoseRunner.from_cfg(build_config(args))
     run_reporting_stalls(runner.train)
 
 

@@ -2,7 +2,8 @@
 tables of `testdata/` (see its README), the deterministic weights and seeded input, the
 tolerance check, sample photos, scripts loaded as modules, ONNX files with another card.
 `readme` checks the READMEs, `vendored` the core's copies, `stall` a stopped rank,
-`bad_input` unreadable image files and the bad-input checks of the predict commands.
+`bad_input` unreadable image files and the bad-input checks of the predict commands,
+`http_server` serves checkpoint URLs on the loopback address.
 
 The test data is the repository's `testdata/`, found from the working directory upwards
 (the tests run inside the repository); `HRFORMER_TESTDATA` points elsewhere.

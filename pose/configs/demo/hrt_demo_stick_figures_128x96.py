@@ -1,15 +1,15 @@
 # The embedded demo (tools/demo.py): a small HRFormer trained for about two minutes on CPU on
 # the generated stick-figure dataset (demo/stick_figures.py), evaluated with COCO keypoint AP.
 # Same components as the COCO configs; smaller model, input and schedule, a higher learning
-# rate, milder augmentation and DARK heatmap decoding so that it converges in minutes.
-_base_ = ['../_base_/default_runtime.py', '../_base_/models/hrt_topdown_heatmap.py']
+# rate, milder augmentation and DARK heatmap decoding so that it converges in minutes. The rest
+# (loaders, evaluation, runtime) is the COCO recipe's (_base_/hrt_coco_topdown.py).
+_base_ = ['../_base_/hrt_coco_topdown.py', '../_base_/models/hrt_topdown_heatmap.py']
 
 max_epochs = 3
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
-val_cfg = dict()
-test_cfg = dict()
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 
 optim_wrapper = dict(
+    _delete_=True,  # fp32 (mmengine's OptimWrapper), not the recipe's fp16 AmpOptimWrapper
     optimizer=dict(type='AdamW', lr=4e-3, betas=(0.9, 0.999), weight_decay=0.01),
     paramwise_cfg=dict(custom_keys={'relative_position_bias_table': dict(decay_mult=0.)}))
 param_scheduler = [
@@ -57,9 +57,6 @@ model = dict(
                         num_mlp_ratios=[2, 2, 2, 2], num_window_sizes=[8, 8, 8, 8]))),
     head=dict(in_channels=channels[0], decoder=codec))
 
-# CocoDataset with malformed annotations named (hrformer_pose/datasets.py).
-dataset_type = 'CheckedCocoDataset'
-data_mode = 'topdown'
 data_root = 'demo_data/stick_figures/'
 
 train_pipeline = [
@@ -71,31 +68,21 @@ train_pipeline = [
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')
 ]
+# The recipe's val pipeline, at this codec's input size.
 val_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
-]
+    dict(step, **{'TopdownAffine': dict(input_size=codec['input_size'])}.get(step['type'], {}))
+    for step in _base_.val_pipeline]
 
+# Every image used (no drop_last); ground-truth boxes for evaluation (no detector file).
 train_dataloader = dict(
-    batch_size=32,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type=dataset_type, data_root=data_root, data_mode=data_mode,
-                 ann_file='annotations/train.json', data_prefix=dict(img='train/'),
-                 pipeline=train_pipeline))
+    num_workers=1, drop_last=False,
+    dataset=dict(data_root=data_root, ann_file='annotations/train.json',
+                 data_prefix=dict(img='train/'), pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=64,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(type=dataset_type, data_root=data_root, data_mode=data_mode,
-                 ann_file='annotations/val.json', data_prefix=dict(img='val/'),
-                 test_mode=True, pipeline=val_pipeline))
+    batch_size=64, num_workers=1,
+    dataset=dict(data_root=data_root, ann_file='annotations/val.json', bbox_file=None,
+                 data_prefix=dict(img='val/'), pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/val.json')
+val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
 test_evaluator = val_evaluator

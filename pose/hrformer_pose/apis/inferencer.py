@@ -4,6 +4,7 @@
                           "hrt_small_coco_256x192.pth",
                           det="torchvision:fasterrcnn_resnet50_fpn_v2")
     people = pose("photo.jpg")     # or an RGB uint8 array
+    pose = PoseInferencer("hrt_small_coco_256x192")   # mmpose's weights, downloaded once
 
 A person is `{"bbox": [x, y, w, h], "bbox_score": s, "keypoints": [[x, y, score] x K],
 "score": s}` in image pixels (`PoseTracker` adds `"track_id"` on videos). One call is
@@ -26,6 +27,7 @@ from hrformer_common.images import read_image
 from hrformer_common.runners import check_choice, make_runner
 
 from ..deploy import OUTPUT_NAMES, inference_model, input_size
+from ..model_zoo import resolve_model
 from .detector_base import PersonDetector, check_image
 from .detectors import build_detector
 from .drawing import draw_people
@@ -62,9 +64,13 @@ def detector_options(spec: str, backend: str, device: str, threads: int | None,
 class PoseInferencer:
     """Top-down pose of every person in an image (see the module's docstring).
 
-    `model`: an mmengine config (file or `Config`); `checkpoint`: its pose weights (None keeps
-    the layers' initial weights, for benchmarks). `det`: a detector spec (`none`, `torchvision:<name>`, `yolox:<file.onnx>`,
-    `boxes:<file.json>`; see `detectors.py`) or a built `PersonDetector`; `det_options`: more
+    `model`: an mmengine config (file or `Config`) or a model-zoo name (`model_zoo.py`, e.g.
+    "hrt_small_coco_256x192": its config, and its weights downloaded once); `checkpoint`: the
+    pose weights, a file or an http(s) URL (None keeps the layers' initial weights, for
+    benchmarks, or takes a zoo name's). The keypoints (their number, names, skeleton and
+    left/right pairs) are the checkpoint's dataset meta, else the config's metainfo. `det`: a
+    detector spec (`none`, `torchvision:<name>`, `yolox:<file.onnx>`, `boxes:<file.json>`;
+    see `detectors.py`) or a built `PersonDetector`; `det_options`: more
     `build_detector` keywords (limits, checkpoint, ...). `backend` / `precision`: where the
     pose network runs (`torch`, `onnxruntime`, `openvino`; `fp32`, `bf16`), from `onnx` when
     given (its model card is checked against the checkpoint), else exported first; a YOLOX
@@ -83,13 +89,12 @@ class PoseInferencer:
             raise ValueError(f"compile applies to backend torch only, not {backend}")
         if threads:
             torch.set_num_threads(threads)
-        cfg = model if isinstance(model, Config) else Config.fromfile(str(model))
+        cfg, checkpoint = resolve_model(model, checkpoint)
         self.settings = TopdownSettings.of(cfg)
         self.flip_test = self.settings.flip_test if flip_test is None else bool(flip_test)
         self.detector = det if isinstance(det, PersonDetector) else build_detector(
             det, **detector_options(det, backend, device, threads, det_options))
-        net, card = inference_model(cfg, None if checkpoint is None else str(checkpoint),
-                                    device=device)
+        net, card = inference_model(cfg, checkpoint, device=device)
         self.dataset_meta: dict = net.estimator.dataset_meta
         self.decoder = net.estimator.head.decoder
         # Without `onnx` the runtimes get the network exported at the input size (fixed
