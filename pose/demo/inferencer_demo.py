@@ -135,6 +135,10 @@ def plan_outputs(args: argparse.Namespace) -> Plan:
         if source.is_file() and source.suffix.lower() not in IMAGE_SUFFIXES:
             raise ValueError(f"{source}: expected an image ({', '.join(IMAGE_SUFFIXES)}), a "
                              "video, a folder or a webcam index")
+        for flag in ("det_every", "max_frames"):
+            if getattr(args, flag) is not None:
+                raise ValueError(f"--{flag.replace('_', '-')} is for videos and webcams; "
+                                 f"{source} is not one")
         if source.is_file():
             read_image(source)  # one image: unreadable is an error now (a folder's are skipped)
         check_apart(out, source)
@@ -143,10 +147,6 @@ def plan_outputs(args: argparse.Namespace) -> Plan:
         names = result_names(inputs, root)
         plan = Plan("images", inputs, {p: p.relative_to(root).as_posix() for p in inputs},
                     {p: [out / f"{names[p]}.jpg", out / f"{names[p]}.json"] for p in inputs})
-        for flag in ("det_every", "max_frames"):
-            if getattr(args, flag) is not None:
-                raise ValueError(f"--{flag.replace('_', '-')} is for videos and webcams; "
-                                 f"{source} is not one")
     check_not_inputs(plan)
     plan.results = plan_results(plan.targets, result_policy(args))
     if plan.kind == "video":
