@@ -51,10 +51,11 @@ def _running(pid_text: str) -> bool:
 
 def remove_stale_temps(path: str | Path) -> list[Path]:
     """Delete temporary files of earlier, killed writes of `path`; a temporary file of a
-    process that still runs (a concurrent writer) is kept."""
+    process that still runs (a concurrent writer) is kept, also one whose writer added a
+    suffix after the pid (`.clip.mp4.tmp-<pid>.mp4`: OpenCV picks a video's container by it)."""
     path = Path(path)
     stale = sorted(t for t in path.parent.glob(f".{path.name}{TEMP_INFIX}*")
-                   if not _running(t.name.rpartition(TEMP_INFIX)[2]))
+                   if not _running(t.name.rpartition(TEMP_INFIX)[2].partition(".")[0]))
     for temp in stale:
         temp.unlink(missing_ok=True)
     return stale

@@ -4,21 +4,28 @@
         [--det SPEC] [--det-every N] [--backend torch|onnxruntime|openvino] --out DIR
     python demo/inferencer_demo.py INPUT --model hrt_small_coco_256x192 --out DIR  # mmpose's
 
-INPUT is an image, a folder (searched recursively for images; other files are skipped), a
-video file or a webcam index (0, 1, ...). An image gives DIR/<name>.jpg (boxes and skeletons
-drawn) and DIR/<name>.json (its people, as `PoseInferencer` returns them); <name> keeps the
-image's sub-folders, so results never overwrite each other. A video gives DIR/<stem>.mp4
-(same size, frame rate and frame count) and DIR/<stem>.json (`[{"frame": i, "people":
-[...]}, ...]`, one entry per frame, people with a `track_id`); a webcam DIR/webcam<index>.mp4
-and .json, until it stops, `--max-frames` or Ctrl-C. Output paths are checked before any work,
-and an existing file is never overwritten.
+INPUT is an image, a folder (searched recursively for images; other files are skipped, and so
+is DIR when it lies inside), a video file or a webcam index (0 to 99, when no file or folder
+has that name). An image gives DIR/<name>.jpg (boxes and skeletons drawn) and DIR/<name>.json
+(its people, as `PoseInferencer` returns them); <name> keeps the image's sub-folders, so
+results never overwrite each other. A video gives DIR/<stem>.mp4 (same frame rate and frame
+count; an odd width or height padded by one black pixel) and DIR/<stem>.json (`{"complete":
+true, "frames": [{"frame": i, "people": [...]}, ...], ...}`, people with a `track_id`); a
+webcam DIR/webcam<index>.mp4 and .json, until it stops, `--max-frames` or Ctrl-C.
+
+Inputs, outputs, flags and a box file's entries are checked before the model loads. Results
+that exist are refused (`--skip-existing` finishes an interrupted run, `--overwrite` replaces
+them). Unreadable images are named, skipped and listed at the end (exit status 1). A video
+stopped by an error or Ctrl-C keeps the frames done, marked `"complete": false`. Bad input
+ends with `inferencer_demo.py: error: ...` and exit status 2.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,15 +37,24 @@ from tqdm import tqdm  # noqa: E402
 
 import hrformer_pose  # noqa: E402,F401  (compat fixes and registrations before mmpose)
 from hrformer_common.atomic import write_atomic, write_text_atomic  # noqa: E402
-from hrformer_common.cli import add_runtime_args, positive_int  # noqa: E402
-from hrformer_common.images import IMAGE_SUFFIXES, find_images, read_image  # noqa: E402
-from hrformer_common.outputs import (OutputPathError, check_output_dir,  # noqa: E402
-                                     result_names)
+from hrformer_common.cli import add_runtime_args, exit_on_bad_input, positive_int  # noqa: E402
+from hrformer_common.images import (IMAGE_SUFFIXES, SkippedImages, find_images,  # noqa: E402
+                                    read_image)
+from hrformer_common.outputs import (OutputPathError, ResultPlan,  # noqa: E402
+                                     add_result_args, check_apart, check_output_dir,
+                                     plan_results, result_names, result_policy)
 from hrformer_common.runners import check_choice  # noqa: E402
-from hrformer_pose.apis import (PoseInferencer, PoseTracker, VideoSink,  # noqa: E402
-                                VideoSource, add_detector_args, detector_keywords, frame_key,
-                                is_video, is_webcam)
+from hrformer_pose.apis import (BoxFileDetector, DetectorError, PersonDetector,  # noqa: E402
+                                PoseInferencer, PoseTracker, VideoSink, VideoSource,
+                                add_detector_args, build_detector, detector_keywords,
+                                frame_key, is_video, is_webcam)
+from hrformer_pose.apis.inferencer import detector_options  # noqa: E402
+from hrformer_pose.apis.video import MAX_WEBCAM_INDEX  # noqa: E402
 from hrformer_pose.model_zoo import MODEL_ZOO  # noqa: E402
+
+PROG = "inferencer_demo.py"
+INTERRUPTED = 130  # the shell's exit status of a command stopped by Ctrl-C
+_SHOWN = 3
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,6 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="pose weights, a file or an http(s) URL (default: those of a "
                              "model-zoo name, downloaded once)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    add_result_args(parser)
     add_detector_args(parser)
     parser.add_argument("--det-every", type=positive_int, default=None, metavar="N",
                         help="videos: run the detector every N frames; in between, boxes come "
@@ -72,111 +89,220 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 @dataclass
 class Plan:
     """What the input is ("images" or "video"), the inputs, each one's name (a `boxes:`
-    file's key: the path below the folder given, or the file name) and output stem."""
+    file's key: the path below the folder given, or the file name), its result files
+    (drawing or video, then JSON) and which of them to do (`results`)."""
     kind: str
     inputs: list
     keys: dict
-    stems: dict
+    targets: dict
+    results: ResultPlan = field(init=False)
+
+
+def _complete(json_path: Path) -> bool:
+    """Whether a video's JSON says the run finished (not stopped partway)."""
+    try:
+        return json.loads(json_path.read_text()).get("complete") is True
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def redo_partial_videos(plan: Plan) -> ResultPlan:
+    """With --skip-existing, a video whose results are partial is done again."""
+    results = plan.results
+    partial = [k for k in results.done if not _complete(plan.targets[k][-1])]
+    if not partial:
+        return results
+    return ResultPlan(results.todo + partial, [k for k in results.done if k not in partial],
+                      results.replaceable | {p for k in partial for p in plan.targets[k]})
+
+
+def check_not_inputs(plan: Plan) -> None:
+    """No result replaces an input (an image or video whose folder is the --out)."""
+    inputs = {Path(i).resolve(): i for i in plan.inputs if Path(i).is_file()}
+    for paths in plan.targets.values():
+        for path in paths:
+            if path.resolve() in inputs:
+                raise OutputPathError(f"--out: the result {path} would replace the input "
+                                      f"{inputs[path.resolve()]}; choose another --out")
 
 
 def plan_outputs(args: argparse.Namespace) -> Plan:
     """The plan of a run, checked before any work: the input exists, the output folder can
-    be written, no result file exists already."""
+    be written and is apart from the inputs, results that exist are refused, skipped or
+    replaced as the flags say."""
     out = check_output_dir(args.out)
     source = Path(args.input)
     if is_webcam(args.input) or (source.is_file() and is_video(source)):
-        kind, inputs = "video", [args.input]
-        keys = {args.input: source.name}
-        stems = {args.input: out / (f"webcam{args.input}" if is_webcam(args.input)
-                                    else source.stem)}
-        suffixes = (".mp4", ".json")
+        stem = out / (f"webcam{args.input}" if is_webcam(args.input) else source.stem)
+        plan = Plan("video", [args.input], {args.input: source.name},
+                    {args.input: [stem.with_name(stem.name + s) for s in (".mp4", ".json")]})
     else:
+        if not source.exists():
+            raise FileNotFoundError(f"{args.input}: no such image, video or folder, and not a "
+                                    f"webcam index (0 to {MAX_WEBCAM_INDEX})")
         if source.is_file() and source.suffix.lower() not in IMAGE_SUFFIXES:
             raise ValueError(f"{source}: expected an image ({', '.join(IMAGE_SUFFIXES)}), a "
                              "video, a folder or a webcam index")
-        kind, inputs = "images", find_images(source)
-        root = source if source.is_dir() else source.parent
-        keys = {path: path.relative_to(root).as_posix() for path in inputs}
-        stems = {path: out / name for path, name in result_names(inputs, root).items()}
-        suffixes = (".jpg", ".json")
         for flag in ("det_every", "max_frames"):
             if getattr(args, flag) is not None:
                 raise ValueError(f"--{flag.replace('_', '-')} is for videos and webcams; "
                                  f"{source} is not one")
-    for stem in stems.values():
-        for suffix in suffixes:
-            target = stem.with_name(stem.name + suffix)
-            if target.exists():
-                raise OutputPathError(f"output {target} exists; remove it or choose another "
-                                      "--out (results never overwrite a file)")
-    return Plan(kind, inputs, keys, stems)
+        if source.is_file():
+            read_image(source)  # one image: unreadable is an error now (a folder's are skipped)
+        check_apart(out, source)
+        inputs = find_images(source, exclude=[out])
+        root = source if source.is_dir() else source.parent
+        names = result_names(inputs, root)
+        plan = Plan("images", inputs, {p: p.relative_to(root).as_posix() for p in inputs},
+                    {p: [out / f"{names[p]}.jpg", out / f"{names[p]}.json"] for p in inputs})
+    check_not_inputs(plan)
+    plan.results = plan_results(plan.targets, result_policy(args))
+    if plan.kind == "video":
+        plan.results = redo_partial_videos(plan)
+    return plan
+
+
+def check_boxes_listed(detector: PersonDetector, plan: Plan) -> None:
+    """A box file lists every image to do (video frames are looked up as they come)."""
+    if not isinstance(detector, BoxFileDetector) or plan.kind != "images":
+        return
+    todo = plan.results.todo
+    missing = detector.missing(plan.keys[path] for path in todo)
+    if missing:
+        more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
+        raise DetectorError(f"{detector.path} has no boxes for {len(missing)} of the "
+                            f"{len(todo)} images: {', '.join(missing[:_SHOWN])}{more}")
+
+
+def load_pose(args: argparse.Namespace, detector: PersonDetector) -> PoseInferencer:
+    pose = PoseInferencer(args.model, args.checkpoint, det=detector,
+                          backend=args.backend, precision=args.precision, onnx=args.onnx,
+                          device=args.device, threads=args.threads, compile=args.compile,
+                          flip_test=args.flip_test)
+    print(pose.describe())
+    return pose
+
+
+def write_image_results(pose: PoseInferencer, path: Path, plan: Plan, kpt_thr: float) -> int:
+    """One image's drawing and JSON (the JSON last: an image whose JSON exists is done);
+    returns the number of people."""
+    image = read_image(path)
+    people = pose(image, key=plan.keys[path])
+    ok, jpeg = cv2.imencode(".jpg", pose.visualize(image, people, kpt_thr)[:, :, ::-1])
+    if not ok:
+        raise OSError(f"could not encode the drawing of {path}")
+    drawing, people_json = plan.targets[path]
+    write_atomic(jpeg.tobytes(), drawing, replace=plan.results.may_replace(drawing))
+    write_text_atomic(json.dumps(people), people_json,
+                      replace=plan.results.may_replace(people_json))
+    return len(people)
 
 
 def run_images(pose: PoseInferencer, plan: Plan, kpt_thr: float) -> int:
-    """Each image's drawing and JSON; returns the number of people found."""
-    found = 0
-    for path in tqdm(plan.inputs, desc="images", unit="image", disable=len(plan.inputs) == 1):
-        image = read_image(path)
-        people = pose(image, key=plan.keys[path])
-        found += len(people)
-        drawn = pose.visualize(image, people, kpt_thr)
-        ok, jpeg = cv2.imencode(".jpg", drawn[:, :, ::-1])
-        if not ok:
-            raise OSError(f"could not encode the drawing of {path}")
-        stem = plan.stems[path]
-        write_atomic(jpeg.tobytes(), stem.with_name(stem.name + ".jpg"))
-        write_text_atomic(json.dumps(people), stem.with_name(stem.name + ".json"))
-    return found
+    """Each image's results; unreadable images are skipped. Returns the exit status."""
+    todo, skipped = plan.results.todo, SkippedImages()
+    found = done = 0
+    try:
+        for path in tqdm(todo, desc="images", unit="image", disable=len(todo) == 1):
+            with skipped.skipping(path):
+                found += write_image_results(pose, path, plan, kpt_thr)
+                done += 1
+    except KeyboardInterrupt:
+        print(f"stopped (Ctrl-C) after {done} of {len(todo)} images; their results are kept "
+              "(--skip-existing finishes the others)", file=sys.stderr)
+        return INTERRUPTED
+    print(f"{found} people in {done} images; results in {plan.targets[todo[0]][0].parent}")
+    return skipped.report()
 
 
-def run_video(tracker: PoseTracker, video: VideoSource, key: str, stem: Path,
-              max_frames: int | None, kpt_thr: float) -> int:
-    """The drawn video and its per-frame JSON; returns the number of frames."""
-    frames = []
+@dataclass
+class VideoRun:
+    """The frames a video run did; `stopped`: why it ended before the video did."""
+    frames: list = field(default_factory=list)
+    stopped: str | None = None
+    error: Exception | None = None
+
+
+def track_video(tracker: PoseTracker, video: VideoSource, sink: VideoSink, key: str,
+                max_frames: int | None, kpt_thr: float) -> VideoRun:
+    """Frame after frame: people, drawing, JSON entry. An error or Ctrl-C ends the loop and
+    is returned with the frames done, so that they can be kept."""
+    run = VideoRun()
     total = video.frame_count
     if max_frames is not None:
         total = min(total or max_frames, max_frames)
-    try:
-        with VideoSink(stem.with_name(stem.name + ".mp4"), video.fps,
-                       (video.width, video.height)) as sink, \
-                tqdm(total=total, desc=key, unit="frame") as bar:
-            try:
-                for index, frame in enumerate(video):
-                    if max_frames is not None and index >= max_frames:
-                        break
-                    people = tracker(frame, frame_key(key, index))
-                    sink.write(tracker.inferencer.visualize(frame, people, kpt_thr))
-                    frames.append({"frame": index, "people": people})
-                    bar.update()
-            except KeyboardInterrupt:  # a webcam runs until stopped: keep what was recorded
-                print(f"stopped after {len(frames)} frames")
-    finally:
-        video.close()
-    write_text_atomic(json.dumps(frames), stem.with_name(stem.name + ".json"))
-    return len(frames)
+    with tqdm(total=total, desc=key, unit="frame") as bar:
+        try:
+            for index, frame in enumerate(video):
+                if max_frames is not None and index >= max_frames:
+                    break
+                people = tracker(frame, frame_key(key, index))
+                sink.write(tracker.inferencer.visualize(frame, people, kpt_thr))
+                run.frames.append({"frame": index, "people": people})
+                bar.update()
+        except KeyboardInterrupt:
+            run.stopped = "Ctrl-C"
+        except Exception as err:  # noqa: BLE001  (raised again once the frames are kept)
+            run.stopped, run.error = f"error at frame {len(run.frames)}: {err}", err
+    return run
 
 
-def main(argv: list[str] | None = None) -> list[Path]:
-    """Returns the written files' stems (no suffix)."""
+def run_video(args: argparse.Namespace, plan: Plan, detector: PersonDetector) -> int:
+    """The drawn video and its JSON; a run stopped partway keeps its frames, marked partial
+    (an error is raised again after). Returns the exit status."""
+    source = plan.inputs[0]
+    video_path, json_path = plan.targets[source]
+    with ExitStack() as stack:
+        video = VideoSource(source)  # both opened before the model loads
+        stack.callback(video.close)
+        sink = stack.enter_context(VideoSink(video_path, video.fps, (video.width, video.height),
+                                             replace=plan.results.may_replace(video_path)))
+        tracker = PoseTracker(load_pose(args, detector), det_every=args.det_every or 1)
+        run = track_video(tracker, video, sink, plan.keys[source], args.max_frames,
+                          args.kpt_thr)
+        if run.error is not None and not run.frames:
+            raise run.error  # nothing done, nothing kept
+    # a webcam records until Ctrl-C: that ends it as planned
+    complete = run.stopped is None or (is_webcam(source) and run.error is None)
+    write_text_atomic(json.dumps({
+        "source": plan.keys[source], "width": video.width, "height": video.height,
+        "fps": video.fps, "frame_count": video.frame_count, "complete": complete,
+        "stopped": run.stopped, "frames_done": len(run.frames), "frames": run.frames}),
+        json_path, replace=plan.results.may_replace(json_path))
+    if not complete:
+        why = "Ctrl-C" if run.error is None else "the error below"
+        print(f"partial results: {video_path} and {json_path} hold the first "
+              f"{len(run.frames)} frames (\"complete\": false; stopped by {why})",
+              file=sys.stderr)
+    if run.error is not None:
+        raise run.error
+    print(f"{len(run.frames)} frames, {tracker.ids.next_id} people tracked; results in "
+          f"{video_path.parent}")
+    return 0 if complete else INTERRUPTED
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command; returns the exit status (0; 1: images were skipped; 130: stopped
+    by Ctrl-C). Bad input raises, naming it."""
     args = parse_args(argv)
     plan = plan_outputs(args)
-    video = VideoSource(plan.inputs[0]) if plan.kind == "video" else None  # before any work
-    pose = PoseInferencer(args.model, args.checkpoint, det=args.det,
-                          backend=args.backend, precision=args.precision, onnx=args.onnx,
-                          device=args.device, threads=args.threads, compile=args.compile,
-                          flip_test=args.flip_test, det_options=detector_keywords(args))
-    print(pose.describe())
-    if video is None:
-        found = run_images(pose, plan, args.kpt_thr)
-        print(f"{found} people in {len(plan.inputs)} images; results in {args.out}")
-    else:
-        tracker = PoseTracker(pose, det_every=args.det_every or 1)
-        source = plan.inputs[0]
-        count = run_video(tracker, video, plan.keys[source], plan.stems[source],
-                          args.max_frames, args.kpt_thr)
-        print(f"{count} frames, {tracker.ids.next_id} people tracked; results in {args.out}")
-    return list(plan.stems.values())
+    if plan.results.done:
+        print(f"{len(plan.results.done)} input(s) have their results already "
+              "(--skip-existing): kept")
+    if not plan.results.todo:
+        return 0
+    detector = build_detector(args.det, **detector_options(
+        args.det, args.backend, args.device, args.threads, detector_keywords(args)))
+    check_boxes_listed(detector, plan)
+    if plan.kind == "video":
+        return run_video(args, plan, detector)
+    return run_images(load_pose(args, detector), plan, args.kpt_thr)
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """The command line: `main`, bad input ending as `inferencer_demo.py: error: ...`."""
+    exit_on_bad_input(lambda: sys.exit(main(argv)), PROG)
 
 
 if __name__ == "__main__":
-    main()
+    cli()

@@ -19,7 +19,7 @@ MISSING_CHECKPOINT = "never_read.pth"  # a check that fails first never opens it
 UNWRITABLE = Path("/proc/1")  # no process, root included, can create a file there
 
 
-def _cli(input_path, out, checkpoint, *extra) -> list[Path]:
+def _cli(input_path, out, checkpoint, *extra) -> int:
     return inferencer_demo.main([str(input_path), "--model", str(DEMO_CONFIG),
                                  "--checkpoint", str(checkpoint), "--out", str(out),
                                  "--threads", "1", *extra])
@@ -68,7 +68,7 @@ def test_nothing_is_overwritten_and_checks_come_first(stick_data, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "00001.json").write_text("[]")
-    with pytest.raises(OutputPathError, match=r"00001.json exists; remove it"):
+    with pytest.raises(OutputPathError, match=r"00001.json exists; results never replace"):
         _cli(image, out, MISSING_CHECKPOINT)
     assert (out / "00001.json").read_text() == "[]"
     with pytest.raises(ValueError, match="--det-every is for videos and webcams"):

@@ -77,16 +77,20 @@ def test_flags_defaults_documented_in_help_and_readme(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     add_detector_args(parser)
     args = parser.parse_args([])
+    assert args.det == "none"
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    for flag, value in (("--det", "none"), ("--det-score-thr", 0.3), ("--det-nms-iou", 0.45),
-                        ("--max-people", 100), ("--min-box-size", 1.0)):
-        assert getattr(args, flag[2:].replace("-", "_")) == value
+    for flag, field, value in (("--det-score-thr", "score_thr", 0.3),
+                               ("--det-nms-iou", "nms_iou", 0.45),
+                               ("--max-people", "max_people", 100),
+                               ("--min-box-size", "min_size", 1.0)):
+        assert getattr(args, flag[2:].replace("-", "_")) is None  # the kind's default
+        assert getattr(DetectionLimits(), field) == value  # a model's
         assert f"`{flag}` (default `{value}`)" in readme, flag
-    assert "(default: 0.45)" in " ".join(parser.format_help().split())
+    assert "(default: 0.45; boxes files: no NMS)" in " ".join(parser.format_help().split())
     args = parser.parse_args(["--det", f"boxes:{box_file(tmp_path)}", "--det-score-thr", "0.85",
                               "--max-people", "1"])
     detector = detector_from_args(args)
-    assert detector.limits == DetectionLimits(0.85, 0.45, 1, 1.0)
+    assert detector.limits == DetectionLimits(0.85, None, 1, 0.0)
     np.testing.assert_allclose(detector(solid(50, 60), "a.jpg"), [[10, 20, 30, 40, 0.9]])
 
 
@@ -125,7 +129,7 @@ def test_boxes_by_name_with_video_frame_keys(tmp_path: Path) -> None:
     detector = build_detector(f"boxes:{box_file(tmp_path)}")
     assert detector.describe() == f"boxes {tmp_path / 'boxes.json'} (3 images)"
     image = solid(60, 60)
-    expected = [[10, 20, 30, 40, 0.9]]  # the 0.8 box overlaps it (IoU 0.80), 0.1 is below 0.3
+    expected = [[10, 20, 30, 40, 0.9], [12, 22, 30, 40, 0.8], [0, 0, 5, 5, 0.1]]  # as given
     np.testing.assert_allclose(detector(image, "a.jpg"), expected, rtol=1e-6)
     np.testing.assert_allclose(detector(image, "photos/a.jpg"), expected, rtol=1e-6)
     assert frame_key("clips/walk.mp4", 12) == "walk.mp4:12"

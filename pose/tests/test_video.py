@@ -135,7 +135,11 @@ def test_video_demo_writes_the_drawn_video_and_a_json_entry_per_frame(tmp_path,
             written.get(cv2.CAP_PROP_FRAME_WIDTH), written.get(cv2.CAP_PROP_FRAME_HEIGHT)) \
         == (10, 8.0, SIZE, SIZE)
     written.release()
-    frames = json.loads((out / "walk.json").read_text())
+    result = json.loads((out / "walk.json").read_text())
+    assert {k: v for k, v in result.items() if k != "frames"} == {
+        "source": "walk.mp4", "width": SIZE, "height": SIZE, "fps": 8.0, "frame_count": 10,
+        "complete": True, "stopped": None, "frames_done": 10}
+    frames = result["frames"]
     truth = json.loads(boxes.read_text())
     assert [f["frame"] for f in frames] == list(range(10))
     for entry in frames:

@@ -9,14 +9,16 @@ Two formats:
   that maps ids to names; an image of the annotations without results has no person.
 An image is looked up by its key, else by the key's file name (its last path part), else
 by the file name of an entry (when only one entry has it). Every entry is checked when the
-file is read; an image the file does not list is an error naming both.
+file is read (numbers that float32 holds, w and h >= 0, a score in [0, 1]); an image the file
+does not list is an error naming both. The boxes are taken as given: no score threshold, NMS
+or cut unless their limits are asked for (`detectors.build_detector`).
 """
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -24,6 +26,7 @@ from .detector_base import (BOX_COLUMNS, DetectionLimits, DetectorError, PersonD
                             xywh_to_xyxy)
 
 COCO_PERSON = 1
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 _SHOWN_KEYS = 3
 
 
@@ -33,21 +36,24 @@ def frame_key(video: str | Path, index: int) -> str:
 
 
 def _box_row(value: Any, where: str) -> list[float]:
-    """[x, y, w, h, score] of finite numbers, w and h >= 0."""
+    """[x, y, w, h, score]: numbers that float32 holds (boxes are cropped in float32), w and
+    h >= 0, a score in [0, 1]."""
     ok = isinstance(value, list) and len(value) == BOX_COLUMNS and all(
         isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        for v in value) and value[2] >= 0 and value[3] >= 0
+        and abs(v) <= FLOAT32_MAX for v in value) \
+        and value[2] >= 0 and value[3] >= 0 and 0 <= value[4] <= 1
     if not ok:
-        raise DetectorError(f"{where}: expected [x, y, w, h, score] (5 finite numbers, w and "
-                            f"h >= 0), got {json.dumps(value)[:80]}")
+        raise DetectorError(f"{where}: expected [x, y, w, h, score] (5 finite float32 numbers, "
+                            f"w and h >= 0, score in [0, 1]), got {json.dumps(value)[:80]}")
     return [float(v) for v in value]
 
 
 def _read_json(path: Path, what: str) -> Any:
     if not path.is_file():
-        raise FileNotFoundError(f"{what} not found: {path}")
-    try:
-        with open(path, encoding="utf-8") as f:
+        raise FileNotFoundError(f"{what} not found: {path}" + (" (it is a folder)"
+                                                               if path.is_dir() else ""))
+    try:  # utf-8-sig: also a file saved with a byte-order mark (Windows editors)
+        with open(path, encoding="utf-8-sig") as f:
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DetectorError(f"{path}: not a JSON file ({err})") from err
@@ -135,13 +141,21 @@ class BoxFileDetector(PersonDetector):
             by_file_name.setdefault(PurePath(name).name, []).append(name)
         self._unique_file_names = {k: v[0] for k, v in by_file_name.items() if len(v) == 1}
 
+    def _entry(self, key: str) -> str | None:
+        """The file's name for an image (see the module's docstring for the lookup)."""
+        file_name = PurePath(key).name
+        return next((n for n in (key, file_name) if n in self.boxes),
+                    self._unique_file_names.get(file_name))
+
+    def missing(self, keys: Iterable[str]) -> list[str]:
+        """The images of `keys` the file has no entry for (to check before any work)."""
+        return [key for key in keys if self._entry(key) is None]
+
     def boxes_of(self, key: str | None) -> np.ndarray:
         """The file's (N, 5) rows for an image (see the module's docstring for the lookup)."""
         if key is None:
             raise DetectorError(f"boxes:{self.path}: the detector needs each image's name")
-        file_name = PurePath(key).name
-        name = next((n for n in (key, file_name) if n in self.boxes),
-                    self._unique_file_names.get(file_name))
+        name = self._entry(key)
         if name is None:
             shown = ", ".join(repr(k) for k in list(self.boxes)[:_SHOWN_KEYS])
             raise DetectorError(f"{self.path} has no boxes for image {key!r} (its "

@@ -35,19 +35,22 @@ def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
 class DetectionLimits:
     """Which boxes a detector returns (the `--det-*` flags): score at least `score_thr`, both
     sides at least `min_size` pixels (and above 0), non-maximum suppression at IoU `nms_iou`
-    (1 keeps overlapping boxes), then the `max_people` best."""
+    (1 keeps overlapping boxes), then the `max_people` best. None: no such limit (a box file
+    is taken as given: `AS_GIVEN`)."""
 
-    score_thr: float = DEFAULT_SCORE_THR
-    nms_iou: float = DEFAULT_NMS_IOU
-    max_people: int = DEFAULT_MAX_PEOPLE
+    score_thr: float | None = DEFAULT_SCORE_THR
+    nms_iou: float | None = DEFAULT_NMS_IOU
+    max_people: int | None = DEFAULT_MAX_PEOPLE
     min_size: float = DEFAULT_MIN_SIZE
 
     def __post_init__(self) -> None:
-        checks = (("score_thr", "--det-score-thr", 0.0 <= self.score_thr <= 1.0, "in [0, 1]"),
-                  ("nms_iou", "--det-nms-iou", 0.0 < self.nms_iou <= 1.0, "in (0, 1]"),
-                  ("max_people", "--max-people", isinstance(self.max_people, int)
-                   and not isinstance(self.max_people, bool) and self.max_people >= 1,
-                   "an integer >= 1"),
+        checks = (("score_thr", "--det-score-thr", self.score_thr is None
+                   or 0.0 <= self.score_thr <= 1.0, "in [0, 1]"),
+                  ("nms_iou", "--det-nms-iou", self.nms_iou is None
+                   or 0.0 < self.nms_iou <= 1.0, "in (0, 1]"),
+                  ("max_people", "--max-people", self.max_people is None
+                   or (isinstance(self.max_people, int) and not isinstance(self.max_people, bool)
+                       and self.max_people >= 1), "an integer >= 1"),
                   ("min_size", "--min-box-size", math.isfinite(self.min_size)
                    and self.min_size >= 0, "a number of pixels >= 0"))
         for name, flag, ok, expected in checks:
@@ -62,14 +65,22 @@ class DetectionLimits:
         scores = np.asarray(scores, np.float64).reshape(-1)
         sizes = boxes[:, 2:] - boxes[:, :2]
         keep = (np.isfinite(boxes).all(axis=1) & np.isfinite(scores)
-                & (scores >= self.score_thr)
                 & (sizes > 0).all(axis=1) & (sizes >= self.min_size).all(axis=1))
+        if self.score_thr is not None:
+            keep &= scores >= self.score_thr
         boxes, scores, sizes = boxes[keep], scores[keep], sizes[keep]
-        # nms returns the kept indices by decreasing score.
-        order = nms(torch.from_numpy(boxes), torch.from_numpy(scores), self.nms_iou).numpy()
+        if self.nms_iou is None:
+            order = np.argsort(-scores, kind="stable")
+        else:  # nms returns the kept indices by decreasing score
+            order = nms(torch.from_numpy(boxes), torch.from_numpy(scores), self.nms_iou).numpy()
         order = order[:self.max_people]
         return np.concatenate([boxes[order, :2], sizes[order], scores[order, None]],
                               axis=1).astype(np.float32)
+
+
+# A box file is the user's (or a detector's) final answer, as mmpose's COCO evaluation takes
+# detection files: no threshold, NMS or cut unless asked; boxes without area cannot be cropped.
+AS_GIVEN = DetectionLimits(score_thr=None, nms_iou=None, max_people=None, min_size=0.0)
 
 
 def check_image(image: np.ndarray, key: str | None) -> None:

@@ -8,10 +8,10 @@
 
 A person is `{"bbox": [x, y, w, h], "bbox_score": s, "keypoints": [[x, y, score] x K],
 "score": s}` in image pixels (`PoseTracker` adds `"track_id"` on videos). One call is
-`preprocess` (read the image, detect people, crop each box), `forward` (all crops of the image
-in one batch through the network runner; with the flip test the mirrored crops join the same
-batch), `postprocess` (decode, back to image pixels, person score). The steps are mmpose's
-(`topdown.py`), so keypoints equal `tools/test.py`'s for the same boxes.
+`preprocess` (read the image, detect people, crop each box), `forward` (the crops of the image
+through the network runner in batches of at most `batch_size`; with the flip test the mirrored
+crops join each batch), `postprocess` (decode, back to image pixels, person score). The
+steps are mmpose's (`topdown.py`), so keypoints equal `tools/test.py`'s for the same boxes.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from .topdown import (TopdownSettings, average_flipped, centers_and_scales, clip
                       network_input, person_scores, to_image)
 from .yolox_detector import BACKENDS as YOLOX_BACKENDS
 
+DEFAULT_BATCH_SIZE = 32  # crops per network call: the memory of one call stays bounded
 Person = dict[str, Any]
 Image = str | Path | np.ndarray
 
@@ -76,6 +77,8 @@ class PoseInferencer:
     given (its model card is checked against the checkpoint), else exported first; a YOLOX
     detector runs on the same runtime. `flip_test`: the config's `test_cfg` when None.
     `threads` (torch's count is process-wide), `device` (torch only), `compile` (torch only).
+    `batch_size`: the most crops per network call (and as many mirrored ones with the flip
+    test), so that memory stays bounded however many people an image has.
     """
 
     def __init__(self, model: str | Path | Config, checkpoint: str | Path | None = None, *,
@@ -83,8 +86,12 @@ class PoseInferencer:
                  det_options: Mapping[str, Any] | None = None, flip_test: bool | None = None,
                  backend: str = "torch", precision: str = "fp32",
                  onnx: str | Path | None = None, threads: int | None = None,
-                 device: str = "cpu", compile: bool = False) -> None:
+                 device: str = "cpu", compile: bool = False,
+                 batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         check_choice(backend, precision, device, onnx, threads)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size = {batch_size!r}; expected an integer >= 1")
+        self.batch_size = batch_size
         if compile and backend != "torch":
             raise ValueError(f"compile applies to backend torch only, not {backend}")
         if threads:
@@ -141,13 +148,16 @@ class PoseInferencer:
                      network_input(pixels, self.settings))
 
     def forward(self, crops: Crops) -> torch.Tensor:
-        """N x K x h x w heatmaps of the crops: one runner call for all of them (and, with the
-        flip test, their mirror images in the same batch)."""
-        x, count = crops.inputs, len(crops.inputs)
-        if count == 0:
+        """N x K x h x w heatmaps of the crops: one runner call per `batch_size` of them (with
+        the flip test, their mirror images in the same call)."""
+        if len(crops.inputs) == 0:
             return torch.zeros(0)
+        return torch.cat([self._heatmaps(x) for x in crops.inputs.split(self.batch_size)])
+
+    def _heatmaps(self, x: torch.Tensor) -> torch.Tensor:
         if not self.flip_test:
             return self.runner(x)["heatmaps"].cpu()
+        count = len(x)
         heatmaps = self.runner(torch.cat([x, x.flip(-1)]))["heatmaps"].cpu()
         return average_flipped(heatmaps[:count], heatmaps[count:],
                                self.dataset_meta["flip_indices"], self.settings)

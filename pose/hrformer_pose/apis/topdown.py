@@ -10,6 +10,7 @@ where the config leaves them out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import cv2
 import numpy as np
@@ -20,10 +21,24 @@ from mmpose.structures.bbox import bbox_xyxy2cs, get_udp_warp_matrix, get_warp_m
 
 DEFAULT_PADDING = 1.25  # mmpose's GetBBoxCenterScale
 DEFAULT_RESCORE_THR = 0.2  # mmpose's CocoMetric keypoint_score_thr
+# What the inference reads of a config (the backbone and head build the network).
+REQUIRED_ENTRIES = ("model.backbone", "model.head.out_channels", "model.data_preprocessor.mean",
+                    "model.data_preprocessor.std", "codec.input_size")
 
 
 class BoxError(ValueError):
     """A person box that cannot be cropped; the message names it."""
+
+
+def _require(cfg: Config, entry: str) -> None:
+    """`entry` (dotted) is in the config, or a ValueError naming the file and the entry."""
+    value: object = cfg
+    for part in entry.split("."):
+        if not (isinstance(value, (Config, Mapping)) and part in value):
+            raise ValueError(f"{cfg.filename or 'the config'}: no {entry}; expected an "
+                             "mmengine top-down pose config (as configs/hrformer/coco/*.py: "
+                             "model with backbone, head and data_preprocessor, and codec)")
+        value = value[part]
 
 
 def _pipeline_step(cfg: Config, kind: str) -> dict:
@@ -55,6 +70,10 @@ class TopdownSettings:
 
     @classmethod
     def of(cls, cfg: Config) -> "TopdownSettings":
+        """The settings of a top-down pose config; another kind of config (a classification
+        yaml, a bottom-up model) is a `ValueError` naming the file and the entry it lacks."""
+        for entry in REQUIRED_ENTRIES:
+            _require(cfg, entry)
         affine = _pipeline_step(cfg, "TopdownAffine")
         pre = cfg.model.data_preprocessor
         test = cfg.model.get("test_cfg", {})
@@ -74,14 +93,16 @@ class TopdownSettings:
 
 def clipped_boxes(rows: np.ndarray, image_hw: tuple[int, int], source: str) -> np.ndarray:
     """(N, >=4) `x, y, w, h, ...` rows -> (N, 4) float32 `x1, y1, x2, y2` clipped to the image
-    as mmpose's COCO datasets clip boxes (to [0, width - 1] x [0, height - 1]). A box that is
+    as mmpose's COCO datasets clip boxes (to [0, width - 1] x [0, height - 1]; a side of one
+    pixel to [0, 1], so that the box of a 1-pixel-wide image keeps a width). A box that is
     not finite, has no width or height, or lies wholly outside the image is a `BoxError`
     naming it and `source`."""
     height, width = image_hw
+    right, bottom = max(width - 1, 1), max(height - 1, 1)
     rows = np.asarray(rows, np.float32).reshape(-1, np.shape(rows)[-1])
     x, y, w, h = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
-    boxes = np.stack([np.clip(x, 0, width - 1), np.clip(y, 0, height - 1),
-                      np.clip(x + w, 0, width - 1), np.clip(y + h, 0, height - 1)], axis=1)
+    boxes = np.stack([np.clip(x, 0, right), np.clip(y, 0, bottom),
+                      np.clip(x + w, 0, right), np.clip(y + h, 0, bottom)], axis=1)
     for row, box in zip(rows, boxes):
         problem = ("is not finite" if not np.isfinite(row[:4]).all()
                    else "has no width or height (expected w > 0 and h > 0)"

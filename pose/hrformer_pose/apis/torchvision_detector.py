@@ -3,12 +3,16 @@
 Without a checkpoint the weights are the name's `...Weights.DEFAULT` (COCO_V1), which
 torchvision downloads once to its cache (`$TORCH_HOME/hub/checkpoints`, by default
 `~/.cache/torch/hub/checkpoints`). With one, the model is built without weights and the file
-is loaded weights-only and strictly (`hrformer_common.checkpoint`). The model resizes,
-normalises and runs its own per-class NMS; the shared limits are applied after.
+is loaded weights-only and strictly (`hrformer_common.checkpoint`). Default weights that
+cannot be downloaded or read are an error naming the file, the cache folder and
+`--det-checkpoint`. The model resizes, normalises and runs its own per-class NMS; the shared
+limits are applied after.
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import torch
@@ -36,11 +40,28 @@ def untrained_model(name: str) -> nn.Module:
     return get_model(name, weights=None, weights_backbone=None).eval()
 
 
+def default_weights_model(name: str) -> nn.Module:
+    """The detector `name` with its default weights, from torch's cache (downloaded there
+    first when missing); a file that cannot be had is a `DetectorError` saying where to put it."""
+    weights = get_model_weights(name).DEFAULT
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(weights.url).path).name
+    try:
+        return get_model(name, weights=weights)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as err:
+        # no network (URLError), a failed hash check, a truncated file in the cache
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        done = "read" if cached.exists() else "downloaded"
+        raise DetectorError(
+            f"torchvision:{name}: its weights {cached.name} could not be {done} ({reason}); "
+            f"torchvision takes them from its cache folder {cached.parent} (put the file "
+            f"from {weights.url} there), or pass --det-checkpoint FILE") from err
+
+
 def torchvision_model(name: str, checkpoint: str | Path | None = None) -> nn.Module:
     """The detector `name` in eval mode: default weights, or `checkpoint`'s (strict)."""
     _check_name(name)
     if checkpoint is None:
-        return get_model(name, weights=get_model_weights(name).DEFAULT).eval()
+        return default_weights_model(name).eval()
     model = untrained_model(name)
     state = state_dict_of(load_checkpoint(checkpoint), str(checkpoint))
     load_weights(model, state, str(checkpoint))

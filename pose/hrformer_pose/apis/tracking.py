@@ -1,5 +1,6 @@
 """Pose on videos: the detector runs every `det_every` frames; in between, each person's box
-comes from their keypoints in the previous frame (widened, as rtmlib's PoseTracker does).
+comes from their keypoints in the previous frame (widened, as rtmlib's PoseTracker does),
+clipped to the frame (one of another size too: a box wholly outside it is dropped).
 People keep a `track_id` from frame to frame by box IoU: the boxes each frame's people were
 cropped from are matched, best overlap first, with the previous frame's; a box that overlaps
 none by `iou_thr` starts a new track. Ids are never reused.
@@ -40,6 +41,16 @@ def keypoint_box(person: Person, image_hw: tuple[int, int], kpt_thr: float) -> n
     if x2 - x1 < MIN_BOX_SIDE or y2 - y1 < MIN_BOX_SIDE:
         return None
     return np.array([x1, y1, x2 - x1, y2 - y1])
+
+
+def boxes_inside(rows: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray:
+    """(N, 5) `x, y, w, h, score` rows clipped to the image (a box carried from a larger frame
+    into a smaller one); rows with less than a pixel inside are dropped."""
+    height, width = image_hw
+    low = np.clip(rows[:, :2], 0, [width - 1, height - 1])
+    high = np.clip(rows[:, :2] + rows[:, 2:4], 0, [max(width - 1, 1), max(height - 1, 1)])
+    inside = (high - low >= MIN_BOX_SIDE).all(axis=1)
+    return np.concatenate([low, high - low, rows[:, 4:]], axis=1)[inside].astype(np.float32)
 
 
 class IouTracker:
@@ -87,7 +98,8 @@ class PoseTracker:
 
     def __call__(self, frame: np.ndarray, key: str | None = None) -> list[Person]:
         detect = self.frame_index % self.det_every == 0
-        people = self.inferencer(frame, key, boxes=None if detect else self.carried)
+        carried = None if detect else boxes_inside(self.carried, frame.shape[:2])
+        people = self.inferencer(frame, key, boxes=carried)
         cropped = np.array([p["bbox"] for p in people], np.float64).reshape(-1, 4)
         for person, track_id in zip(people, self.ids.assign(cropped)):
             person["track_id"] = track_id
