@@ -50,7 +50,7 @@ from hrformer_pose.apis import (BoxFileDetector, DetectorError, PersonDetector, 
                                 frame_key, is_video, is_webcam)
 from hrformer_pose.apis.inferencer import detector_options  # noqa: E402
 from hrformer_pose.apis.video import MAX_WEBCAM_INDEX  # noqa: E402
-from hrformer_pose.model_zoo import MODEL_ZOO  # noqa: E402
+from hrformer_pose.model_zoo import MODEL_ZOO, missing_checkpoint  # noqa: E402
 
 PROG = "inferencer_demo.py"
 INTERRUPTED = 130  # the shell's exit status of a command stopped by Ctrl-C
@@ -79,9 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kpt-thr", type=float, default=0.3, help="hide weaker keypoints")
     add_runtime_args(parser)
     args = parser.parse_args(argv)
-    if args.checkpoint is None and args.model not in MODEL_ZOO:
-        parser.error(f"--checkpoint is needed unless --model is a model-zoo name "
-                     f"({', '.join(MODEL_ZOO)})")
+    problem = missing_checkpoint(args.model, args.checkpoint)
+    if problem:
+        parser.error(problem)
     check_choice(args.backend, args.precision, args.device, args.onnx, args.threads)
     return args
 

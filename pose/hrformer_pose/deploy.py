@@ -4,6 +4,7 @@ checkpoint (one place, mmpose's `init_model`), and its model card."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 from mmengine.config import Config
 from torch import Tensor, nn
@@ -40,6 +41,23 @@ def load_pose_weights(model: nn.Module, checkpoint: str) -> dict:
     return dict(content.get("meta") or {})
 
 
+REQUIRED_ENTRIES = ("model.backbone", "model.head.out_channels", "model.data_preprocessor.mean",
+                    "model.data_preprocessor.std", "codec.input_size")
+
+
+def check_topdown_config(cfg: Config) -> None:
+    """Every entry of REQUIRED_ENTRIES is in the config, or a ValueError naming the file and
+    the first one missing (a classification yaml, a bottom-up model)."""
+    for entry in REQUIRED_ENTRIES:
+        value: object = cfg
+        for part in entry.split("."):
+            if not (isinstance(value, (Config, Mapping)) and part in value):
+                raise ValueError(f"{cfg.filename or 'the config'}: no {entry}; expected an "
+                                 "mmengine top-down pose config (as configs/hrformer/coco/*.py:"
+                                 " model with backbone, head and data_preprocessor, and codec)")
+            value = value[part]
+
+
 def load_pose_model(config: str | Config, checkpoint: str | None,
                     device: str = "cpu") -> nn.Module:
     """The top-down estimator of a config with a pose checkpoint (`load_pose_weights`), in
@@ -51,6 +69,7 @@ def load_pose_model(config: str | Config, checkpoint: str | None,
     """
     from mmpose.apis import init_model
     cfg = Config.fromfile(config) if isinstance(config, str) else config
+    check_topdown_config(cfg)
     cfg.model.backbone.init_cfg = None  # the checkpoint holds all weights
     cfg.model.backbone.pop("pretrained", None)
     model = init_model(cfg, None, device="cpu")

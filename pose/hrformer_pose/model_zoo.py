@@ -16,6 +16,8 @@ from typing import Any, Mapping
 
 from mmengine.config import Config
 
+from .deploy import check_topdown_config
+
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "hrformer" / "coco"
 _ZOO = "https://download.openmmlab.com/mmpose/top_down/hrformer/"
 # Config entries mmpose's weights need: they were trained adding the relative position bias.
@@ -42,12 +44,13 @@ def resolve_model(model: str | Path | Config, checkpoint: str | Path | None
                   ) -> tuple[Config, str | None]:
     """The config and checkpoint of a model argument: a config (a file or a `Config`) with
     `checkpoint` as given, or a model-zoo name: its config (with the options its weights need)
-    and its weights' URL, unless `checkpoint` names a copy of them."""
+    and its weights' URL, unless `checkpoint` names a copy of them. A config of another kind
+    (a classification yaml) is a ValueError naming it (`check_topdown_config`)."""
     given = None if checkpoint is None else str(checkpoint)
-    if isinstance(model, Config):
-        return model, given
-    if Path(model).is_file():
-        return Config.fromfile(str(model)), given
+    if isinstance(model, Config) or Path(model).is_file():
+        cfg = model if isinstance(model, Config) else Config.fromfile(str(model))
+        check_topdown_config(cfg)
+        return cfg, given
     zoo = MODEL_ZOO.get(str(model))
     if zoo is None:
         raise FileNotFoundError(f"model {str(model)!r}: no such config file, and not a "
@@ -55,3 +58,12 @@ def resolve_model(model: str | Path | Config, checkpoint: str | Path | None
     cfg = Config.fromfile(str(zoo.config))
     cfg.merge_from_dict(dict(zoo.options))
     return cfg, given or zoo.url
+
+
+def missing_checkpoint(model: str, checkpoint: str | None) -> str | None:
+    """A command's complaint when it has no weights: none given and `model` is not a
+    model-zoo name (whose weights are known). None when all is well."""
+    if checkpoint is None and model not in MODEL_ZOO:
+        return (f"--checkpoint is needed unless --model is a model-zoo name "
+                f"({', '.join(MODEL_ZOO)})")
+    return None

@@ -3,6 +3,9 @@ ONNX Runtime and OpenVINO (fp32) against the reference fixture; heatmaps through
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +17,8 @@ from hrformer_common.testing import (assert_matches_reference, copy_with_card, f
                                      recipe_state_dict, seeded_input)
 from mmengine.config import Config
 from tools import export
+
+POSE = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def micro_export(tmp_path_factory):
@@ -179,3 +184,21 @@ def test_a_pose_checkpoint_of_another_variant_is_refused(micro_export, tmp_path)
     torch.save({"state_dict": recipe_state_dict(manifest("pose_hrt_small")["keys"])}, ckpt)
     with pytest.raises(CheckpointError, match=re.escape(str(ckpt)) + r".*shape mismatches"):
         load_pose_model(str(config_path), str(ckpt))
+
+
+@pytest.mark.parametrize("extra, named", [
+    (["--out", "model.txt"], "--out model.txt: expected a file name ending in .onnx"),
+    (["--out", "m.onnx", "--model", "../cls/configs/hrt/hrt_small.yaml"],
+     "hrt_small.yaml: no model.backbone; expected an mmengine top-down pose config"),
+    (["--out", "m.onnx", "--checkpoint", "missing.pth"], "checkpoint not found: missing.pth"),
+])
+def test_export_bad_input_is_one_line_with_exit_status_2(tmp_path, extra, named):
+    """Like cls's and seg's export: `export.py: error: ...`, exit 2, no traceback (a cls yaml
+    as the config is named at the loader, before mmpose builds anything)."""
+    argv = ["--model", "configs/hrformer/coco/hrt_small_coco_256x192.py",
+            "--checkpoint", "missing.pth", *extra]
+    done = subprocess.run([sys.executable, "tools/export.py", *argv], cwd=POSE,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    last = done.stderr.strip().splitlines()[-1]  # library warnings may come first
+    assert last.startswith("export.py: error: ") and named in last

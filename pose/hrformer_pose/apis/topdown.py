@@ -10,7 +10,6 @@ where the config leaves them out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
 
 import cv2
 import numpy as np
@@ -19,26 +18,15 @@ from mmengine.config import Config
 from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.structures.bbox import bbox_xyxy2cs, get_udp_warp_matrix, get_warp_matrix
 
+from ..deploy import check_topdown_config
+
 DEFAULT_PADDING = 1.25  # mmpose's GetBBoxCenterScale
 DEFAULT_RESCORE_THR = 0.2  # mmpose's CocoMetric keypoint_score_thr
 # What the inference reads of a config (the backbone and head build the network).
-REQUIRED_ENTRIES = ("model.backbone", "model.head.out_channels", "model.data_preprocessor.mean",
-                    "model.data_preprocessor.std", "codec.input_size")
 
 
 class BoxError(ValueError):
     """A person box that cannot be cropped; the message names it."""
-
-
-def _require(cfg: Config, entry: str) -> None:
-    """`entry` (dotted) is in the config, or a ValueError naming the file and the entry."""
-    value: object = cfg
-    for part in entry.split("."):
-        if not (isinstance(value, (Config, Mapping)) and part in value):
-            raise ValueError(f"{cfg.filename or 'the config'}: no {entry}; expected an "
-                             "mmengine top-down pose config (as configs/hrformer/coco/*.py: "
-                             "model with backbone, head and data_preprocessor, and codec)")
-        value = value[part]
 
 
 def _pipeline_step(cfg: Config, kind: str) -> dict:
@@ -72,8 +60,7 @@ class TopdownSettings:
     def of(cls, cfg: Config) -> "TopdownSettings":
         """The settings of a top-down pose config; another kind of config (a classification
         yaml, a bottom-up model) is a `ValueError` naming the file and the entry it lacks."""
-        for entry in REQUIRED_ENTRIES:
-            _require(cfg, entry)
+        check_topdown_config(cfg)
         affine = _pipeline_step(cfg, "TopdownAffine")
         pre = cfg.model.data_preprocessor
         test = cfg.model.get("test_cfg", {})
