@@ -129,3 +129,19 @@ def test_folders_and_the_output_folder_are_never_images(tmp_path: Path) -> None:
     check_apart(tmp_path / "out", tmp_path)
     with pytest.raises(OutputPathError, match="is the input folder"):
         check_apart(tmp_path / ".", tmp_path)
+
+
+def test_result_plans_never_replace_an_input_and_redo_incomplete_results(tmp_path: Path) -> None:
+    from hrformer_common.outputs import plan_results
+    image = tmp_path / "x.jpg"
+    image.write_text("an input")
+    with pytest.raises(OutputPathError, match=f"the result {image} would replace the input"):
+        plan_results({image: [image]}, "overwrite")
+    video = tmp_path / "walk.mp4"
+    video.write_text("an input")
+    results = [tmp_path / "out.mp4", tmp_path / "out.json"]
+    for path in results:
+        path.write_text("x")
+    assert plan_results({video: results}, "skip").done == [video]
+    partial = plan_results({video: results}, "skip", complete=lambda key: False)
+    assert partial.todo == [video] and all(partial.may_replace(p) for p in results)

@@ -11,7 +11,7 @@ import argparse
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 RESULT_POLICIES = ("refuse", "skip", "overwrite")
 _SHOWN = 3
@@ -99,13 +99,22 @@ class ResultPlan:
         return Path(path) in self.replaceable
 
 
-def plan_results(targets: Mapping[Any, Sequence[Path]], policy: str = "refuse") -> ResultPlan:
+def plan_results(targets: Mapping[Any, Sequence[Path]], policy: str = "refuse",
+                 complete: Callable[[Any], bool] | None = None) -> ResultPlan:
     """The plan for inputs whose results are `targets[input]` (files), checked before any
-    work: with `refuse` an existing result is an error naming it and the flags; `skip` keeps
-    inputs whose results all exist and redoes the others (replacing their partial results);
-    `overwrite` redoes everything."""
+    work: a result that would replace an input file is an error; with `refuse` an existing
+    result is an error naming it and the flags; `skip` keeps inputs whose results all exist
+    (and are `complete`, when given: e.g. a video not stopped partway) and redoes the others
+    (replacing their earlier results); `overwrite` redoes everything."""
     if policy not in RESULT_POLICIES:
         raise ValueError(f"result policy {policy!r}; expected one of {list(RESULT_POLICIES)}")
+    inputs = {Path(k).resolve(): k for k in targets
+              if isinstance(k, (str, Path)) and Path(k).is_file()}
+    for paths in targets.values():
+        for path in paths:
+            if Path(path).resolve() in inputs:
+                raise OutputPathError(f"the result {path} would replace the input "
+                                      f"{inputs[Path(path).resolve()]}; choose another output")
     existing = {key: [Path(p) for p in paths if Path(p).exists()]
                 for key, paths in targets.items()}
     found = [p for paths in existing.values() for p in paths]
@@ -116,7 +125,8 @@ def plan_results(targets: Mapping[Any, Sequence[Path]], policy: str = "refuse") 
                               "other inputs, --overwrite replaces them, or choose another "
                               "output")
     done = [k for k, paths in targets.items()
-            if policy == "skip" and paths and len(existing[k]) == len(paths)]
+            if policy == "skip" and paths and len(existing[k]) == len(paths)
+            and (complete is None or complete(k))]
     todo = [k for k in targets if k not in done]
     replaceable = frozenset(p for k in todo for p in existing[k])
     return ResultPlan(todo, done, replaceable)

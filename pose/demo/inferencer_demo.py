@@ -40,9 +40,9 @@ from hrformer_common.atomic import write_atomic, write_text_atomic  # noqa: E402
 from hrformer_common.cli import add_runtime_args, exit_on_bad_input, positive_int  # noqa: E402
 from hrformer_common.images import (IMAGE_SUFFIXES, SkippedImages, find_images,  # noqa: E402
                                     read_image)
-from hrformer_common.outputs import (OutputPathError, ResultPlan,  # noqa: E402
-                                     add_result_args, check_apart, check_output_dir,
-                                     plan_results, result_names, result_policy)
+from hrformer_common.outputs import (ResultPlan, add_result_args, check_apart,  # noqa: E402
+                                     check_output_dir, plan_results, result_names,
+                                     result_policy)
 from hrformer_common.runners import check_choice  # noqa: E402
 from hrformer_pose.apis import (BoxFileDetector, DetectorError, PersonDetector,  # noqa: E402
                                 PoseInferencer, PoseTracker, VideoSink, VideoSource,
@@ -106,26 +106,6 @@ def _complete(json_path: Path) -> bool:
         return False
 
 
-def redo_partial_videos(plan: Plan) -> ResultPlan:
-    """With --skip-existing, a video whose results are partial is done again."""
-    results = plan.results
-    partial = [k for k in results.done if not _complete(plan.targets[k][-1])]
-    if not partial:
-        return results
-    return ResultPlan(results.todo + partial, [k for k in results.done if k not in partial],
-                      results.replaceable | {p for k in partial for p in plan.targets[k]})
-
-
-def check_not_inputs(plan: Plan) -> None:
-    """No result replaces an input (an image or video whose folder is the --out)."""
-    inputs = {Path(i).resolve(): i for i in plan.inputs if Path(i).is_file()}
-    for paths in plan.targets.values():
-        for path in paths:
-            if path.resolve() in inputs:
-                raise OutputPathError(f"--out: the result {path} would replace the input "
-                                      f"{inputs[path.resolve()]}; choose another --out")
-
-
 def plan_outputs(args: argparse.Namespace) -> Plan:
     """The plan of a run, checked before any work: the input exists, the output folder can
     be written and is apart from the inputs, results that exist are refused, skipped or
@@ -155,10 +135,9 @@ def plan_outputs(args: argparse.Namespace) -> Plan:
         names = result_names(inputs, root)
         plan = Plan("images", inputs, {p: p.relative_to(root).as_posix() for p in inputs},
                     {p: [out / f"{names[p]}.jpg", out / f"{names[p]}.json"] for p in inputs})
-    check_not_inputs(plan)
-    plan.results = plan_results(plan.targets, result_policy(args))
-    if plan.kind == "video":
-        plan.results = redo_partial_videos(plan)
+    # --skip-existing redoes a video whose results are partial
+    complete = (lambda key: _complete(plan.targets[key][-1])) if plan.kind == "video" else None
+    plan.results = plan_results(plan.targets, result_policy(args), complete)
     return plan
 
 
