@@ -63,8 +63,10 @@ def plan_table(args: argparse.Namespace) -> tuple[Path | None, list[dict], bool]
         return None, [], False
     output = check_output_file(args.out, OUTPUT_SUFFIXES, "--out")
     policy = result_policy(args)
-    # one result for all images: skipping means keeping its rows and replacing the file
-    plan = plan_results({output: [output]}, "overwrite" if policy == "skip" else policy)
+    # one result, the table, for all the images: skipping means keeping its rows and
+    # replacing the file
+    plan = plan_results({Path(args.images): [output]},
+                        "overwrite" if policy == "skip" else policy)
     kept = read_predictions(output) if policy == "skip" and output.exists() else []
     return output, kept, plan.may_replace(output)
 
